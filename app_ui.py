@@ -1,0 +1,29 @@
+"""Small UI helpers shared by pages (the app layer; mml7 stays UI-free)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+
+def progress_callback(label: str) -> Callable[[float, str], None]:
+    """A ``progress(fraction, message)`` callable for mml7's long work, drawn as a bar."""
+    bar = st.progress(0.0, text=label)
+
+    def report(fraction: float, message: str = "") -> None:
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{label} {message}".strip())
+
+    return report
+
+
+def show_skipped(skipped: list[tuple[str, str]], limit: int = 20) -> None:
+    """List upload members that were not used, and why, without hiding the rest."""
+    if not skipped:
+        return
+    with st.expander(f"{len(skipped)} file(s) in the upload were skipped"):
+        st.table(
+            {"file": [s[0] for s in skipped[:limit]], "reason": [s[1] for s in skipped[:limit]]}
+        )
+        if len(skipped) > limit:
+            st.caption(f"... and {len(skipped) - limit} more.")

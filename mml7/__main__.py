@@ -1,0 +1,5 @@
+import sys
+
+from mml7.cli import main
+
+sys.exit(main())

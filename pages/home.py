@@ -1,0 +1,44 @@
+"""Home: what each page teaches, and what this machine has."""
+
+import streamlit as st
+
+import app_cache
+
+st.title("mml7: transfer learning, other CNN tasks and autoencoders")
+st.markdown(
+    """
+An interactive companion to the lecture. Every claim on the slides is something you can
+run, measure and look at here:
+
+- **Transfer-learning advisor** - the lecture's 2x2 table (small/big data x similar/not
+  similar to ImageNet), made real: it measures your data set, runs the strategies (frozen
+  extractor + new head, fine-tuning, from scratch, an ensemble) and checks its own advice.
+- **Segmentation & unpooling** - per-pixel classification with no pooling vs
+  encoder-decoders that unpool by nearest neighbour, max unpooling or transposed
+  convolution, step by step on a 4x4 input and compared by IoU on real training runs.
+- **Autoencoders** - rank-k SVD of a photo, a linear autoencoder that *is* PCA, deep and
+  denoising autoencoders, the latent space and morphing between images.
+- **Similar images** - nearest neighbours by codes, and how much better each
+  representation retrieves than raw pixels.
+"""
+)
+
+st.subheader("This machine")
+rows = app_cache.machine_status()
+icons = {"found": "✅ found", "will download": "⬇️ will download", "unavailable": "❌ unavailable"}
+st.dataframe(
+    {
+        "resource": [row.name for row in rows],
+        "kind": [row.kind for row in rows],
+        "state": [icons[row.state] for row in rows],
+        "where / how to get it": [row.detail for row in rows],
+    },
+    hide_index=True,
+    width="stretch",
+)
+missing = [row for row in rows if row.state == "unavailable"]
+if missing:
+    st.info(
+        "Some resources are unavailable offline; pages that need them say so and offer "
+        "the rest. " + " ".join(row.detail for row in missing if row.kind == "dataset")
+    )

@@ -1,0 +1,24 @@
+"""mml7 dashboard: the router. Each page is a script in pages/."""
+
+from pathlib import Path
+
+import streamlit as st
+
+HERE = Path(__file__).parent
+
+# (script, title, icon, url_path); a page appears once its script exists.
+PAGES = [
+    ("pages/home.py", "Home", ":material/home:", "home"),
+    ("pages/transfer_learning.py", "Transfer-learning advisor", ":material/school:", "transfer"),
+    ("pages/segmentation.py", "Segmentation & unpooling", ":material/grid_on:", "segmentation"),
+    ("pages/autoencoders.py", "Autoencoders", ":material/compress:", "autoencoders"),
+    ("pages/similar_images.py", "Similar images", ":material/image_search:", "similar"),
+]
+
+st.set_page_config(page_title="mml7: transfer learning, segmentation, autoencoders", layout="wide")
+pages = [
+    st.Page(str(HERE / script), title=title, icon=icon, url_path=url_path, default=i == 0)
+    for i, (script, title, icon, url_path) in enumerate(PAGES)
+    if (HERE / script).exists()
+]
+st.navigation(pages).run()

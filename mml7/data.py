@@ -401,6 +401,13 @@ def read_upload(
     )
 
 
+def _human_bytes(count: int) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{count} bytes"
+
+
 def _read_zip(filename, data, size, channels, min_classes, max_members, max_total_pixels):
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -414,8 +421,8 @@ def _read_zip(filename, data, size, channels, min_classes, max_members, max_tota
     declared = sum(info.file_size for info in members)
     if declared > MAX_UNCOMPRESSED_BYTES:
         raise InputError(
-            f"'{filename}' unpacks to {declared / 2**30:.1f} GiB; at most "
-            f"{MAX_UNCOMPRESSED_BYTES / 2**30:.0f} GiB is accepted."
+            f"'{filename}' unpacks to {_human_bytes(declared)}; at most "
+            f"{_human_bytes(MAX_UNCOMPRESSED_BYTES)} is accepted."
         )
 
     skipped: list[tuple[str, str]] = []

@@ -1,5 +1,6 @@
 """Home: what each page teaches, and what this machine has."""
 
+import pandas as pd
 import streamlit as st
 
 import app_cache
@@ -25,16 +26,20 @@ run, measure and look at here:
 
 st.subheader("This machine")
 rows = app_cache.machine_status()
-icons = {"found": "✅ found", "will download": "⬇️ will download", "unavailable": "❌ unavailable"}
-st.dataframe(
+colours = {"found": "#d4edda", "will download": "#fff3cd", "unavailable": "#f8d7da"}
+table = pd.DataFrame(
     {
         "resource": [row.name for row in rows],
         "kind": [row.kind for row in rows],
-        "state": [icons[row.state] for row in rows],
+        "state": [row.state for row in rows],
         "where / how to get it": [row.detail for row in rows],
-    },
+    }
+)
+st.dataframe(
+    table.style.map(lambda state: f"background-color: {colours[state]}", subset=["state"]),
     hide_index=True,
     width="stretch",
+    column_config={"where / how to get it": st.column_config.TextColumn(width="large")},
 )
 missing = [row for row in rows if row.state == "unavailable"]
 if missing:

@@ -45,10 +45,10 @@ def test_home_offline_without_fashion_mnist(monkeypatch, tmp_path):
         assert not at.exception
         table = at.dataframe[0].value
         fashion = table[table["resource"] == "Fashion-MNIST"].iloc[0]
-        assert "unavailable" in fashion["state"]
+        assert fashion["state"] == "unavailable"
         assert "apt-get install dataset-fashion-mnist" in fashion["where / how to get it"]
         weights = table[table["resource"] == "ImageNet MobileNet (alpha 1.0)"].iloc[0]
-        assert "unavailable" in weights["state"]
+        assert weights["state"] == "unavailable"
         assert any("dataset-fashion-mnist" in info.value for info in at.info)
     finally:
         resources.network_available.cache_clear()

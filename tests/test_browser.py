@@ -1,0 +1,96 @@
+"""Browser end-to-end tests: the served app in headless Chromium (what AppTest cannot see).
+
+Each page is opened, its main control used once, the expected element awaited, and the
+page checked for Streamlit exception blocks. Screenshots go to test-output/screenshots/.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+import pytest
+
+from bench.served_app import CHROMIUM, CHROMIUM_ARGS, ROOT, exception_texts, serve, wait_until_idle
+
+pytestmark = pytest.mark.browser
+SHOTS = ROOT / "test-output" / "screenshots"
+
+
+def router_pages() -> list[tuple[str, str]]:
+    """(url_path, script) of every page the router lists whose script exists."""
+    tree = ast.parse((ROOT / "streamlit_app.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "PAGES":
+            entries = ast.literal_eval(node.value)
+            return [(url, script) for script, _, _, url in entries if (ROOT / script).exists()]
+    raise AssertionError("streamlit_app.py has no PAGES list")
+
+
+PAGES = router_pages()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with serve(log_path=SHOTS.parent / "server.log") as (base, _process):
+        yield base
+
+
+def open_page(browser, url: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url, wait_until="domcontentloaded", timeout=120_000)
+    page.wait_for_selector('[data-testid="stApp"]', timeout=120_000)
+    wait_until_idle(page)
+    return page
+
+
+def use_home(page) -> None:
+    page.get_by_text("This machine").wait_for(timeout=30_000)
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
+
+
+# url_path -> a function that uses the page's main control once and waits for its result.
+PAGE_ACTIONS = {
+    "home": use_home,
+}
+
+
+@pytest.mark.parametrize(("url_path", "script"), PAGES, ids=[url for url, _ in PAGES])
+def test_page_in_browser(browser, app_url, url_path, script):
+    page = open_page(browser, f"{app_url}/{url_path}")
+    try:
+        assert exception_texts(page) == []
+        action = PAGE_ACTIONS.get(url_path)
+        assert action is not None, f"no browser action defined for page {url_path} ({script})"
+        action(page)
+        wait_until_idle(page)
+        page.screenshot(path=str(SHOTS / f"{url_path}.png"), full_page=True)
+        assert exception_texts(page) == []
+    finally:
+        page.close()
+
+
+def test_sidebar_lists_every_page(browser, app_url):
+    page = open_page(browser, app_url)
+    try:
+        links = page.locator('[data-testid="stSidebarNavLink"]')
+        # Streamlit shows no navigation for a single page.
+        assert links.count() == (len(PAGES) if len(PAGES) > 1 else 0)
+    finally:
+        page.close()

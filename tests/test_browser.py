@@ -94,3 +94,22 @@ def test_sidebar_lists_every_page(browser, app_url):
         assert links.count() == (len(PAGES) if len(PAGES) > 1 else 0)
     finally:
         page.close()
+
+
+def test_five_sessions_at_once(browser, app_url):
+    """Five browser sessions on one server, each on a different page, all at once."""
+    urls = [url for url, _ in PAGES]
+    urls = (urls * 5)[:5]  # a different page per session while there are five pages
+    contexts = [browser.new_context(viewport={"width": 1200, "height": 900}) for _ in urls]
+    try:
+        tabs = [context.new_page() for context in contexts]
+        for tab, url in zip(tabs, urls, strict=True):
+            tab.goto(f"{app_url}/{url}", wait_until="domcontentloaded", timeout=120_000)
+        for tab, url in zip(tabs, urls, strict=True):
+            tab.wait_for_selector('[data-testid="stApp"]', timeout=120_000)
+            wait_until_idle(tab, timeout=600)
+            assert exception_texts(tab) == [], url
+            assert tab.locator('[data-testid="stMain"]').inner_text().strip(), url
+    finally:
+        for context in contexts:
+            context.close()

@@ -53,3 +53,30 @@ def test_home_offline_without_fashion_mnist(monkeypatch, tmp_path):
     finally:
         resources.network_available.cache_clear()
         st.cache_data.clear()
+
+
+@pytest.mark.parametrize("script", PAGE_SCRIPTS, ids=lambda s: Path(s).stem)
+def test_page_runs_offline_without_data(script, monkeypatch, tmp_path):
+    """No Fashion-MNIST anywhere and no network: every page still runs and explains."""
+    import keras
+    import streamlit as st
+
+    from mml7 import data, resources
+
+    def offline(*args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setenv("MML7_FASHION_MNIST_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # for mml7's look-ups
+    monkeypatch.setenv("MML7_OFFLINE", "1")
+    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", offline)
+    data._fashion_mnist_uint8.cache_clear()
+    resources.network_available.cache_clear()
+    st.cache_data.clear()
+    try:
+        at = AppTest.from_file(script, default_timeout=300).run()
+        assert not at.exception, [e.value for e in at.exception]
+    finally:
+        data._fashion_mnist_uint8.cache_clear()
+        resources.network_available.cache_clear()
+        st.cache_data.clear()

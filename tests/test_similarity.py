@@ -1,0 +1,251 @@
+"""mml7.similarity: exact search against scikit-learn, chunking, HNSW recall, retrieval
+scores and the probe on hand-made examples, representations and upload queries."""
+
+import numpy as np
+import pytest
+from conftest import png_bytes, zip_bytes
+from sklearn.neighbors import NearestNeighbors
+
+from mml7 import InputError, similarity
+from mml7.similarity import SimilarImageIndex
+
+
+@pytest.fixture
+def points():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(120, 6)).astype(np.float32), rng.normal(size=(9, 6)).astype(np.float32)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+@pytest.mark.parametrize("leave_one_out", [False, True])
+@pytest.mark.parametrize("chunk_size", [None, 1, 7])
+def test_exact_equals_sklearn_brute(points, metric, leave_one_out, chunk_size):
+    gallery, queries = points
+    queries = None if leave_one_out else queries
+    expected_d, expected_i = (
+        NearestNeighbors(n_neighbors=5, metric=metric, algorithm="brute")
+        .fit(gallery)
+        .kneighbors(queries)
+    )
+    index = SimilarImageIndex(metric, n_neighbors=5, chunk_size=chunk_size).fit(gallery)
+    distances, indices = index.kneighbors(queries)
+    np.testing.assert_array_equal(indices, expected_i)
+    np.testing.assert_allclose(distances, expected_d, atol=2e-6)
+    assert distances.dtype == np.float32 and indices.dtype == np.int64
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_chunking_does_not_change_results(points, metric):
+    gallery, _ = points
+    whole = SimilarImageIndex(metric, 10, chunk_size=len(gallery)).fit(gallery).kneighbors()
+    for chunk_size in (1, 3, 50):
+        chunked = SimilarImageIndex(metric, 10, chunk_size=chunk_size).fit(gallery).kneighbors()
+        np.testing.assert_array_equal(chunked[1], whole[1])
+        np.testing.assert_allclose(chunked[0], whole[0], atol=1e-6)
+
+
+def test_hand_typed_neighbours():
+    line = np.array([[0.0], [1.0], [3.0], [7.0]])
+    distances, indices = SimilarImageIndex("euclidean", 2).fit(line).kneighbors([[2.5]])
+    np.testing.assert_array_equal(indices, [[2, 1]])
+    np.testing.assert_allclose(distances, [[0.5, 1.5]])
+    # Cosine ignores length: (5, 0) is the same direction as (1, 0).
+    arrows = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    distances, indices = SimilarImageIndex("cosine", 3).fit(arrows).kneighbors([[5.0, 0.0]])
+    np.testing.assert_array_equal(indices, [[0, 2, 1]])
+    np.testing.assert_allclose(distances, [[0.0, 1 - np.sqrt(0.5), 1.0]], atol=1e-6)
+
+
+def test_all_neighbours_and_zero_vector():
+    gallery = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]])
+    distances, indices = SimilarImageIndex("cosine", 3).fit(gallery).kneighbors([[1.0, 0.0]])
+    # The zero vector has cosine distance 1 to everything, as in scikit-learn.
+    np.testing.assert_allclose(distances, [[0.0, 1.0, 1.0]], atol=1e-6)
+    assert indices[0, 0] == 1 and sorted(indices[0]) == [0, 1, 2]
+
+
+def test_bad_arguments():
+    gallery = np.eye(3)
+    with pytest.raises(ValueError, match="metric must be one of cosine, euclidean"):
+        SimilarImageIndex("manhattan").fit(gallery)
+    index = SimilarImageIndex("euclidean").fit(gallery)
+    with pytest.raises(InputError, match="between 1 and 2"):
+        index.kneighbors(n_neighbors=3)  # leave-one-out leaves 2
+    with pytest.raises(InputError, match="2 features but the gallery has 3"):
+        index.kneighbors(np.ones((1, 2)))
+    with pytest.raises(InputError, match="NaN"):
+        SimilarImageIndex().fit([[np.nan, 1.0]])
+    with pytest.raises(ValueError, match="not fitted"):
+        SimilarImageIndex().kneighbors(gallery)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_hnsw_recall_and_leave_one_out(metric):
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(1)
+    gallery = rng.normal(size=(2000, 16)).astype(np.float32)
+    exact = SimilarImageIndex(metric, 10).fit(gallery).kneighbors()
+    approximate = SimilarImageIndex(metric, 10, algorithm="hnsw").fit(gallery).kneighbors()
+    assert similarity.recall_at_k(approximate[1], exact[1]) > 0.9
+    assert not (approximate[1] == np.arange(len(gallery))[:, None]).any()
+    # Distances are the metric's, nearest first, like exact search.
+    found = approximate[1][:, 0] == exact[1][:, 0]
+    np.testing.assert_allclose(approximate[0][found, 0], exact[0][found, 0], atol=1e-5)
+    assert (np.diff(approximate[0], axis=1) >= -1e-6).all()
+
+
+def test_recall_at_k_hand_made():
+    assert similarity.recall_at_k([[1, 2], [3, 4]], [[2, 1], [3, 5]]) == 0.75
+
+
+def test_precision_and_average_precision_hand_made():
+    relevant = np.array([[1, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]], dtype=bool)
+    assert similarity.precision_at_k(relevant, 1) == pytest.approx(1 / 3)
+    assert similarity.precision_at_k(relevant, 2) == pytest.approx(1 / 6)
+    # Row 0: relevant at ranks 1 and 3 -> (1/1 + 2/3) / 2; row 1: rank 4 -> 1/4.
+    ap = similarity.average_precision(relevant)
+    np.testing.assert_allclose(ap[:2], [(1 + 2 / 3) / 2, 0.25])
+    assert np.isnan(ap[2])
+
+
+def test_retrieval_scores_hand_made():
+    # Points 0, 1, 3 with labels a, b, a: query 0 ranks 1 (b) then 3 (a) -> AP 1/2;
+    # query 1 has no other b (left out of mAP); query 3 ranks 1 (b) then 0 (a) -> AP 1/2.
+    scores = similarity.retrieval_scores(
+        [[0.0], [1.0], [3.0]], [0, 1, 0], metric="euclidean", ks=(1, 2)
+    )
+    assert scores["precision@1"] == 0.0
+    assert scores["precision@2"] == pytest.approx(1 / 3)
+    assert scores["mAP"] == pytest.approx(0.5)
+    # Two tight, far-apart clusters retrieve perfectly, whatever the chunking.
+    clusters = [[0.0], [0.1], [0.2], [10.0], [10.1], [10.2]]
+    for chunk_size in (1, 4):
+        perfect = similarity.retrieval_scores(
+            clusters, [0, 0, 0, 1, 1, 1], "euclidean", ks=(2,), chunk_size=chunk_size
+        )
+        assert perfect["precision@2"] == 1.0 and perfect["mAP"] == 1.0
+
+
+def test_retrieval_scores_match_kneighbors(points):
+    gallery, _ = points
+    labels = np.arange(len(gallery)) % 3
+    _, indices = SimilarImageIndex("cosine", 10).fit(gallery).kneighbors()
+    expected = (labels[indices] == labels[:, None]).mean()
+    scores = similarity.retrieval_scores(gallery, labels, "cosine", ks=(10,), chunk_size=17)
+    assert scores["precision@10"] == pytest.approx(expected)
+
+
+def test_labelled_subset_and_probe():
+    labels = np.repeat([0, 1, 2], [5, 12, 12])
+    chosen = similarity.labelled_subset(labels, 4, seed=3)
+    np.testing.assert_array_equal(np.bincount(labels[chosen]), [4, 4, 4])
+    with pytest.raises(InputError, match="class 0 has 5 images"):
+        similarity.labelled_subset(labels, 6)
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(len(labels), 4)) + 20 * labels[:, None]
+    results = similarity.few_label_probe(vectors, labels, per_class=(2, 10), repeats=2)
+    assert set(results) == {2}  # class 0 cannot supply 10 labelled and a test set
+    assert results[2]["accuracy"] == 1.0 and results[2]["test_size"] == len(labels) - 6
+    with pytest.raises(InputError, match="at least 2 classes"):
+        similarity.few_label_probe(vectors, np.zeros(len(labels), int))
+
+
+def test_probe_on_separate_test_set():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 30)
+    vectors = rng.normal(size=(60, 3)) + 5 * labels[:, None]
+    test_labels = np.array([1, 0, 1])
+    test_vectors = 5.0 * test_labels[:, None] + np.zeros((3, 3))
+    results = similarity.few_label_probe(
+        vectors, labels, (10,), repeats=1, test_vectors=test_vectors, test_labels=test_labels
+    )
+    assert results == {10: {"accuracy": 1.0, "std": 0.0, "test_size": 3}}
+
+
+def test_pixel_and_pca_representations():
+    rng = np.random.default_rng(0)
+    images = rng.random((40, 5, 5, 1)).astype(np.float32)
+    pixels = similarity.Pixels().transform(images)
+    np.testing.assert_array_equal(pixels[3], images[3].ravel())
+    pca, codes = similarity.fit_representation("PCA (k=32)", images)
+    assert codes.shape == (40, 25)  # k capped at the 25 pixels
+    np.testing.assert_allclose(pca.transform(images[:2]), codes[:2], atol=1e-5)
+
+
+def test_to_grey_resizes_and_averages_channels():
+    images = np.zeros((2, 4, 4, 3), np.float32)
+    images[1] = [0.3, 0.6, 0.9]
+    grey = similarity.to_grey(images, (8, 8))
+    assert grey.shape == (2, 8, 8, 1)
+    np.testing.assert_allclose(grey[1], 0.6, atol=1e-3)
+
+
+def test_representation_status(monkeypatch):
+    assert similarity.representation_status("Raw pixels") is None
+    assert "unknown representation" in similarity.representation_status("Smell")
+    real_find_spec = similarity.importlib.util.find_spec
+    monkeypatch.setattr(
+        similarity.importlib.util,
+        "find_spec",
+        lambda name: None if name == "mml7.backbones" else real_find_spec(name),
+    )
+    reason = similarity.representation_status("ImageNet MobileNet features")
+    assert reason.startswith("not available yet")
+    with pytest.raises(InputError, match="not available yet"):
+        similarity.fit_representation("ImageNet MobileNet features", np.zeros((2, 8, 8, 1)))
+
+
+@pytest.mark.parametrize(
+    ("gallery_shape", "upload"),
+    [((28, 28, 1), np.full((40, 30, 3), 200, np.uint8)), ((48, 48, 3), np.zeros((9, 9), np.uint8))],
+)
+def test_upload_query_is_preprocessed_like_the_gallery(gallery_shape, upload):
+    gallery = np.zeros((3, *gallery_shape), np.float32)
+    query = similarity.prepare_query("q.png", png_bytes(upload), gallery)
+    assert query.shape == (1, *gallery_shape) and query.dtype == np.float32
+    np.testing.assert_allclose(query, upload.mean() / 255, atol=1e-6)
+    # ... and it can be searched for in the gallery's representation.
+    index = SimilarImageIndex("euclidean", 2).fit(similarity.Pixels().transform(gallery))
+    assert index.kneighbors(similarity.Pixels().transform(query))[1].shape == (1, 2)
+
+
+def test_upload_query_errors():
+    gallery = np.zeros((3, 28, 28, 1), np.float32)
+    with pytest.raises(InputError, match="neither a zip of class folders nor a readable image"):
+        similarity.prepare_query("broken.png", b"\x89PNG not really", gallery)
+    two = zip_bytes(
+        {"a/1.png": png_bytes(np.zeros((4, 4), np.uint8))}
+        | {"a/2.png": png_bytes(np.ones((4, 4), np.uint8))}
+    )
+    with pytest.raises(InputError, match="holds 2 images; upload one image"):
+        similarity.prepare_query("two.zip", two, gallery)
+
+
+def test_gallery_upload_needs_two_images():
+    one = zip_bytes({"cats/1.png": png_bytes(np.zeros((5, 5, 3), np.uint8))})
+    with pytest.raises(InputError, match="a gallery needs at least 2"):
+        similarity.read_gallery_upload("one.zip", one)
+    two = zip_bytes(
+        {
+            "cats/1.png": png_bytes(np.zeros((5, 5, 3), np.uint8)),
+            "dogs/1.png": png_bytes(np.zeros((7, 3), np.uint8)),
+        }
+    )
+    gallery = similarity.read_gallery_upload("two.zip", two)
+    assert gallery.images.shape == (2, 48, 48, 3) and gallery.class_names == ["cats", "dogs"]
+
+
+@pytest.mark.integration
+def test_pixels_cosine_retrieval_on_fashion_mnist(fashion_available):
+    """The issue's reference figure: raw pixels with cosine, precision@10 ~0.76."""
+    from mml7 import data
+
+    test = data.fashion_mnist("test")
+    scores = similarity.retrieval_scores(
+        similarity.Pixels().transform(test.images),
+        test.labels,
+        "cosine",
+        ks=(10,),
+        query_indices=np.arange(0, 10_000, 10),
+    )
+    assert 0.72 < scores["precision@10"] < 0.80

@@ -1,0 +1,251 @@
+"""Autoencoders: shapes, linear AE = PCA on small data, noise, PSNR, morphing, shipped weights."""
+
+import numpy as np
+import pytest
+
+from mml7 import InputError
+from mml7 import autoencoders as ae
+
+
+@pytest.fixture(scope="module")
+def tiny_images():
+    rng = np.random.default_rng(0)
+    return rng.random((6, 8, 8, 1)).astype(np.float32)
+
+
+@pytest.mark.parametrize(("kind", "code_size"), [("linear", 3), ("conv", 2), ("denoising", 5)])
+def test_build_shapes_and_shared_layers(kind, code_size, tiny_images):
+    model = ae.build_autoencoder(kind, code_size, input_shape=(8, 8, 1))
+    codes = model.encode(tiny_images)
+    assert codes.shape == (6, code_size)
+    decoded = model.decode(codes)
+    assert decoded.shape == tiny_images.shape
+    # The autoencoder is decoder(encoder(x)) with the same layers, not a copy.
+    np.testing.assert_allclose(model.reconstruct(tiny_images), decoded, atol=1e-5)
+    if kind != "linear":
+        assert decoded.min() >= 0 and decoded.max() <= 1  # sigmoid output
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="kind must be one of"):
+        ae.build_autoencoder("sparse", 2)
+    with pytest.raises(ValueError, match="code_size must be between"):
+        ae.build_linear_autoencoder((4, 4, 1), 17)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        ae.build_conv_autoencoder((25, 25, 1), 4)
+
+
+def structured_data(n=600, seed=0):
+    """4x4 images: a 3-D signal with decaying variances plus isotropic noise."""
+    rng = np.random.default_rng(seed)
+    basis = np.linalg.qr(rng.normal(size=(16, 16)))[0][:, :3].T  # orthonormal rows
+    signal = (rng.normal(size=(n, 3)) * np.array([0.3, 0.2, 0.1])) @ basis
+    flat = 0.5 + signal + 0.03 * rng.normal(size=(n, 16))
+    return flat.reshape(n, 4, 4, 1).astype(np.float32)
+
+
+def test_linear_autoencoder_matches_pca_on_small_data():
+    images = structured_data()
+    pca = ae.fit_pca(images, max_k=3)
+    model = ae.build_linear_autoencoder((4, 4, 1), 3, data_mean=images.mean(0))
+    ae.train_autoencoder(model, images, epochs=150, batch_size=64, learning_rate=1e-2)
+    pca_mse = ae.mse(images, pca.reconstruct(images, 3))
+    model_mse = ae.mse(images, model.reconstruct(images))
+    assert model_mse <= 1.02 * pca_mse
+    # Same subspace: every principal angle is small.
+    assert ae.principal_angles_to_pca(model, pca).max() < 2.0
+
+
+def test_pca_matches_scikit_learn():
+    from sklearn.decomposition import PCA as SklearnPCA
+
+    images = structured_data(200, seed=1)
+    flat = images.reshape(200, -1).astype(np.float64)
+    reference = SklearnPCA(4).fit(flat)
+    ours = ae.fit_pca(images, max_k=4)
+    np.testing.assert_allclose(ours.explained_variance, reference.explained_variance_, rtol=1e-6)
+    expected = reference.inverse_transform(reference.transform(flat)).reshape(images.shape)
+    np.testing.assert_allclose(ours.reconstruct(images, 4), expected, atol=1e-5)
+
+
+def test_psnr_hand_computed():
+    clean = np.zeros((2, 2, 2, 1))
+    estimate = clean.copy()
+    estimate[0] += 0.1  # MSE 0.01 -> 20 dB
+    estimate[1, 0, 0, 0] = 1.0  # MSE 1/4 -> 10 log10(4) dB
+    np.testing.assert_allclose(ae.psnr(clean, estimate), [20.0, 10 * np.log10(4)])
+    assert ae.psnr(clean, clean)[0] == 100.0
+
+
+@pytest.mark.parametrize("kind", ae.NOISE_KINDS)
+def test_noise_kinds(kind):
+    images = np.full((20, 8, 8, 1), 0.5, dtype=np.float32)
+    np.testing.assert_array_equal(ae.add_noise(images, kind, 0.0), images)
+    noisy = ae.add_noise(images, kind, 0.3, seed=1)
+    assert noisy.shape == images.shape and noisy.min() >= 0 and noisy.max() <= 1
+    changed = np.mean(noisy != images)
+    if kind == "gaussian":
+        assert changed == 1.0
+        assert np.std(noisy - images) == pytest.approx(0.3, rel=0.1)
+    else:
+        assert changed == pytest.approx(0.3, abs=0.05)
+        assert set(np.unique(noisy[noisy != images])) <= {0.0, 1.0}
+    np.testing.assert_array_equal(noisy, ae.add_noise(images, kind, 0.3, seed=1))
+
+
+def test_noise_bad_arguments():
+    with pytest.raises(ValueError, match="noise kind must be one of"):
+        ae.add_noise(np.zeros((1, 2, 2, 1)), "speckle", 0.1)
+    with pytest.raises(InputError, match="out of range"):
+        ae.add_noise(np.zeros((1, 2, 2, 1)), "random-mask", 1.5)
+
+
+def test_clipped_gaussian_noise_layer_round_trip(tmp_path):
+    import keras
+
+    layer = ae.ClippedGaussianNoise(0.3, seed=2)
+    x = np.full((4, 5), 0.9, dtype="float32")
+    np.testing.assert_array_equal(layer(x), x)  # inference: identity
+    noisy = np.asarray(layer(x, training=True))
+    assert noisy.max() <= 1.0 and noisy.min() >= 0.0 and np.any(noisy != x)
+    assert ae.ClippedGaussianNoise.from_config(layer.get_config()).stddev == 0.3
+    model = keras.Sequential([keras.Input((5,)), layer])
+    model.save(tmp_path / "noise.keras")
+    loaded = keras.saving.load_model(tmp_path / "noise.keras")
+    assert isinstance(loaded.layers[0], ae.ClippedGaussianNoise)
+    assert loaded.layers[0].get_config()["stddev"] == 0.3
+    with pytest.raises(ValueError, match="stddev"):
+        ae.ClippedGaussianNoise(-1.0)
+
+
+def test_interpolation_and_cross_fade_hand_typed():
+    np.testing.assert_allclose(
+        ae.interpolate_codes(np.array([0.0, 2.0]), np.array([4.0, 2.0]), 3),
+        [[0, 2], [2, 2], [4, 2]],
+    )
+    fade = ae.cross_fade(np.zeros((1, 1, 1)), np.ones((1, 1, 1)), 5)
+    np.testing.assert_allclose(fade.ravel(), [0, 0.25, 0.5, 0.75, 1])
+    with pytest.raises(InputError):
+        ae.interpolate_codes(np.zeros(2), np.ones(2), 1)
+
+
+@pytest.mark.parametrize("kind", ["linear", "conv"])
+def test_morph_endpoints_are_the_reconstructions(kind, tiny_images):
+    model = ae.build_autoencoder(kind, 4, input_shape=(8, 8, 1))
+    strip = ae.morph(model, tiny_images[0], tiny_images[1], steps=7)
+    assert strip.shape == (7, 8, 8, 1)
+    ends = model.reconstruct(tiny_images[:2])
+    np.testing.assert_allclose(strip[0], ends[0], atol=1e-5)
+    np.testing.assert_allclose(strip[-1], ends[1], atol=1e-5)
+    if kind == "linear":  # a linear decoder maps the code segment to the pixel segment
+        np.testing.assert_allclose(strip[3], (ends[0] + ends[1]) / 2, atol=1e-5)
+
+
+def test_project_codes():
+    rng = np.random.default_rng(0)
+    two = rng.normal(size=(30, 2))
+    np.testing.assert_array_equal(ae.project_codes(two, "pca", 2), two)
+    assert ae.project_codes(two, "pca", 3)[:, 2].tolist() == [0.0] * 30
+    codes = rng.normal(size=(30, 6)) * np.array([5, 3, 1, 0.1, 0.1, 0.1])
+    projected = ae.project_codes(codes, "pca", 2)
+    # PCA keeps the two directions of largest variance.
+    assert np.var(projected, axis=0).sum() > 0.95 * np.var(codes, axis=0)[:2].sum()
+    assert ae.project_codes(codes, "tsne", 3).shape == (30, 3)
+    with pytest.raises(ValueError, match="method"):
+        ae.project_codes(codes, "isomap")
+
+
+def test_training_reports_progress_and_losses(tiny_images):
+    model = ae.build_conv_autoencoder((8, 8, 1), 2)
+    seen, logs_seen = [], []
+    history = ae.train_autoencoder(
+        model,
+        tiny_images,
+        epochs=3,
+        batch_size=3,
+        validation_images=tiny_images,
+        progress=lambda fraction, message: seen.append(fraction),
+        on_epoch_end=lambda epoch, logs: logs_seen.append((epoch, logs["loss"])),
+    )
+    assert seen == pytest.approx([1 / 3, 2 / 3, 1.0])
+    assert [epoch for epoch, _ in logs_seen] == [0, 1, 2]
+    assert len(history["loss"]) == 3 and len(history["val_loss"]) == 3
+    with pytest.raises(InputError):
+        ae.train_autoencoder(model, tiny_images[:1], epochs=1)
+
+
+def test_pretrained_loads_saved_weights(tmp_path, tiny_images):
+    model = ae.build_autoencoder("linear", 2)
+    model.autoencoder.save_weights(ae.weights_path("linear", 2, folder=tmp_path))
+    loaded = ae.pretrained("linear", 2, folder=tmp_path)
+    images = np.random.default_rng(0).random((3, 28, 28, 1)).astype("float32")
+    np.testing.assert_allclose(loaded.reconstruct(images), model.reconstruct(images), atol=1e-6)
+    assert loaded.encoder.output_shape == (None, 2)
+
+
+def test_pretrained_bad_requests(tmp_path):
+    with pytest.raises(InputError, match="kind must be"):
+        ae.pretrained("vae", 2)
+    with pytest.raises(InputError, match="code size 7"):
+        ae.pretrained("conv", 7)
+    with pytest.raises(InputError, match="noise_stddev"):
+        ae.pretrained("denoising", 64, noise_stddev=0.3)
+    with pytest.raises(InputError, match="python -m mml7 train autoencoders"):
+        ae.pretrained("conv", 32, folder=tmp_path)
+
+
+# --------------------------------------------------------------------------- shipped weights
+
+
+@pytest.fixture(scope="module")
+def fashion_test(fashion_available):
+    from mml7 import data
+
+    return data.fashion_mnist("test").images
+
+
+@pytest.fixture(scope="module")
+def fashion_pca(fashion_available):
+    from mml7 import data
+
+    return ae.fit_pca(data.fashion_mnist("train").images, max_k=64)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("code_size", ae.SHIPPED_CODE_SIZES["linear"])
+def test_shipped_linear_autoencoder_is_within_one_percent_of_pca(
+    code_size, fashion_test, fashion_pca
+):
+    model = ae.pretrained("linear", code_size)
+    pca_mse = ae.mse(fashion_test, fashion_pca.reconstruct(fashion_test, code_size))
+    model_mse = ae.mse(fashion_test, model.reconstruct(fashion_test))
+    assert model_mse <= 1.01 * pca_mse, (model_mse, pca_mse)
+
+
+@pytest.mark.integration
+def test_shipped_conv_autoencoder_beats_pca(fashion_test, fashion_pca):
+    model = ae.pretrained("conv", 32)
+    pca_mse = ae.mse(fashion_test, fashion_pca.reconstruct(fashion_test, 32))
+    assert ae.mse(fashion_test, model.reconstruct(fashion_test)) <= 0.55 * pca_mse
+
+
+@pytest.mark.integration
+def test_shipped_denoising_autoencoder_gains_six_db(fashion_test):
+    model = ae.pretrained("denoising", 64, noise_stddev=0.2)
+    noisy = ae.add_noise(fashion_test, "gaussian", 0.2, seed=0)
+    gain = (
+        ae.psnr(fashion_test, model.reconstruct(noisy)).mean() - ae.psnr(fashion_test, noisy).mean()
+    )
+    assert gain >= 6.0, gain
+
+
+def test_centre_layer_subtracts_a_saved_offset(tmp_path):
+    import keras
+
+    layer = ae.Centre(3, offset=[1.0, 2.0, 3.0])
+    np.testing.assert_allclose(layer(np.array([[1.0, 1.0, 1.0]], "float32")), [[0, -1, -2]])
+    assert layer.trainable_weights == [] and len(layer.non_trainable_weights) == 1
+    model = keras.Sequential([keras.Input((3,)), layer])
+    model.save(tmp_path / "centre.keras")
+    loaded = keras.saving.load_model(tmp_path / "centre.keras")
+    np.testing.assert_allclose(loaded.predict(np.zeros((1, 3)), verbose=0), [[-1, -2, -3]])

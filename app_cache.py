@@ -14,7 +14,7 @@ import functools
 
 import streamlit as st
 
-from mml7 import data, resources
+from mml7 import data, resources, similarity
 
 # (function name, args, kwargs) -> the shared object; read by the cache-safety test.
 SHARED_RESOURCES: dict[tuple, object] = {}
@@ -49,3 +49,199 @@ def fashion_mnist(split: str, limit: int | None = None) -> data.ImageDataset:
 @st.cache_data(max_entries=1, show_spinner=False)
 def sample_photos() -> dict:
     return data.sample_photos()
+
+
+# --------------------------------------------------------------------------- similar images
+# A gallery is (name, upload_name, upload): a menu name, or an uploaded zip's name and bytes.
+
+
+@st.cache_data(max_entries=4, show_spinner="Loading the gallery...")
+def similarity_gallery(
+    name: str, upload_name: str | None = None, upload: bytes | None = None
+) -> data.ImageDataset:
+    if upload is not None:
+        return similarity.read_gallery_upload(upload_name or "upload.zip", upload)
+    return similarity.load_gallery(name)
+
+
+@shared_resource(max_entries=8, show_spinner="Preparing the representation...")
+def similarity_representation(
+    representation: str, name: str, upload_name: str | None = None, upload: bytes | None = None
+) -> similarity.Representation:
+    """The representation fitted on the gallery (PCA; loaded encoder); never mutated."""
+    gallery = similarity_gallery(name, upload_name, upload)
+    return similarity.fit_representation(representation, gallery.images)
+
+
+@st.cache_data(max_entries=12, show_spinner=False)
+def similarity_vectors(
+    representation: str,
+    name: str,
+    upload_name: str | None = None,
+    upload: bytes | None = None,
+    _progress=None,  # a progress callback: does not change the result
+):
+    gallery = similarity_gallery(name, upload_name, upload)
+    fitted = similarity_representation(representation, name, upload_name, upload)
+    return fitted.transform(gallery.images, _progress)
+
+
+@shared_resource(max_entries=8, show_spinner="Indexing the gallery...")
+def similarity_index(
+    representation: str,
+    metric: str,
+    algorithm: str,
+    name: str,
+    upload_name: str | None = None,
+    upload: bytes | None = None,
+) -> similarity.SimilarImageIndex:
+    vectors = similarity_vectors(representation, name, upload_name, upload)
+    return similarity.SimilarImageIndex(metric=metric, algorithm=algorithm).fit(vectors)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def similarity_scores(
+    representation: str,
+    metric: str,
+    num_queries: int,
+    name: str,
+    upload_name: str | None = None,
+    upload: bytes | None = None,
+) -> dict:
+    """Precision@k and mAP, leave-one-out, on the same ``num_queries`` queries (seed 0)."""
+    gallery = similarity_gallery(name, upload_name, upload)
+    vectors = similarity_vectors(representation, name, upload_name, upload)
+    queries = similarity.query_sample(len(gallery), num_queries, seed=0)
+    return similarity.retrieval_scores(vectors, gallery.labels, metric, query_indices=queries)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def similarity_probe(
+    representation: str, name: str, upload_name: str | None = None, upload: bytes | None = None
+) -> dict:
+    """Few-label probe inside the gallery: labelled images drawn from it, tested on the rest."""
+    gallery = similarity_gallery(name, upload_name, upload)
+    vectors = similarity_vectors(representation, name, upload_name, upload)
+    return similarity.few_label_probe(vectors, gallery.labels, per_class=(10, 100), repeats=3)
+
+
+@st.cache_data(max_entries=8, show_spinner="Measuring approximate search against exact...")
+def similarity_recall(
+    representation: str,
+    metric: str,
+    name: str,
+    upload_name: str | None = None,
+    upload: bytes | None = None,
+) -> float:
+    """recall@10 of the HNSW index against exact search, on up to 1,000 gallery queries."""
+    vectors = similarity_vectors(representation, name, upload_name, upload)
+    return similarity.hnsw_recall(vectors, metric, num_queries=1000)
+
+
+# --------------------------------------------------------------------------- autoencoders
+
+
+@shared_resource(max_entries=12)
+def autoencoder(kind: str, code_size: int, noise_stddev: float = 0.2):
+    """A shipped autoencoder (mml7.autoencoders.pretrained); never mutated by pages."""
+    from mml7 import autoencoders
+
+    return autoencoders.pretrained(kind, code_size, noise_stddev)
+
+
+@shared_resource(max_entries=1)
+def faces_autoencoder():
+    from mml7 import autoencoders
+
+    return autoencoders.pretrained_faces()
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def lfw_faces_28():
+    from mml7 import autoencoders
+
+    return autoencoders.lfw_faces_28()
+
+
+@st.cache_data(max_entries=1, show_spinner="Fitting PCA to the 60,000 training images...")
+def fashion_pca(max_k: int = 64):
+    from mml7 import autoencoders
+
+    return autoencoders.fit_pca(fashion_mnist("train").images, max_k)
+
+
+@st.cache_data(max_entries=4, show_spinner="Scoring the models on the test images...")
+def autoencoder_test_mse(kind: str, count: int) -> dict:
+    """Test MSE of each shipped model of ``kind`` and of PCA at the same code size."""
+    from mml7 import autoencoders
+
+    images = fashion_mnist("test").images[:count]
+    pca = fashion_pca()
+    rows = {"code size": [], kind: [], "PCA": []}
+    for code_size in autoencoders.SHIPPED_CODE_SIZES[kind]:
+        rows["code size"].append(code_size)
+        rows[kind].append(
+            autoencoders.mse(images, autoencoder(kind, code_size).reconstruct(images))
+        )
+        rows["PCA"].append(autoencoders.mse(images, pca.reconstruct(images, code_size)))
+    return rows
+
+
+@st.cache_data(max_entries=8, show_spinner="Encoding the test images...")
+def autoencoder_projection(kind: str, code_size: int, count: int, method: str, dims: int):
+    from mml7 import autoencoders
+
+    codes = autoencoder(kind, code_size).encode(fashion_mnist("test").images[:count])
+    return autoencoders.project_codes(codes, method, dims)
+
+
+@st.cache_data(max_entries=8, show_spinner="Drawing the latent space...")
+def latent_scatter_html(kind: str, code_size: int, count: int, method: str, dims: int) -> str:
+    from mml7 import autoencoder_figures
+
+    test = fashion_mnist("test")
+    points = autoencoder_projection(kind, code_size, count, method, dims)
+    title = f"{kind} autoencoder, code {code_size}, {method if code_size > dims else 'codes'}"
+    figure = autoencoder_figures.latent_scatter(
+        points, test.labels[:count], test.class_names, test.images[:count], title
+    )
+    return autoencoder_figures.latent_scatter_html(figure)
+
+
+@st.cache_data(max_entries=2, show_spinner="Denoising at each noise level...")
+def denoising_robustness(count: int, stddevs: tuple) -> dict:
+    from mml7 import autoencoder_figures, autoencoders
+
+    models = {
+        f"trained at {s}": autoencoder("denoising", 64, s)
+        for s in autoencoders.SHIPPED_NOISE_STDDEVS
+    }
+    images = fashion_mnist("test").images[:count]
+    return autoencoder_figures.robustness_table(models, images, stddevs)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def svd_image(photo: str, upload_name: str | None, upload: bytes | None, grey: bool):
+    """A bundled photo by name, or the uploaded image, as float32 (h, w, c), at most
+    ``svd.MAX_SIDE`` pixels on its longer side."""
+    from mml7 import svd
+
+    if upload is not None:
+        image = data.read_upload(upload_name, upload, image_size=None, channels=1 if grey else 3)
+        return svd.fit_within(image.images[0])
+    image = sample_photos()[photo]
+    return svd.fit_within(image.mean(axis=-1, keepdims=True) if grey else image)
+
+
+@st.cache_data(max_entries=4, show_spinner="Computing the singular values...")
+def svd_spectrum(photo: str, upload_name: str | None, upload: bytes | None, grey: bool):
+    from mml7 import svd
+
+    return svd.singular_values(svd_image(photo, upload_name, upload, grey), max_values=500)
+
+
+@st.cache_data(max_entries=24, show_spinner=False)
+def svd_low_rank(photo: str, upload_name: str | None, upload: bytes | None, grey: bool, k: int):
+    from mml7 import svd
+
+    return svd.low_rank_approximation(svd_image(photo, upload_name, upload, grey), k)

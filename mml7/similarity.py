@@ -172,37 +172,45 @@ class SimilarImageIndex:
             return np.clip(ranking, 0.0, 2.0)
         return np.sqrt(np.maximum(ranking, 0.0))
 
-    def kneighbors(self, queries=None, n_neighbors: int | None = None):
+    def kneighbors(self, queries=None, n_neighbors: int | None = None, exclude=None):
         """The nearest gallery items of each query, nearest first.
 
         Args:
             queries: array (m, d), or None for leave-one-out: every gallery item is a
                 query and is not returned as its own neighbour (as in scikit-learn).
             n_neighbors: how many; default ``self.n_neighbors``.
+            exclude: int (m,): a gallery index per query never to return (a gallery item
+                asked for as a query leaves itself out); None = none.
 
         Returns:
             (distances float32 (m, k), indices int64 (m, k)) into the fitted gallery.
         """
         self._check_fitted()
-        leave_one_out = queries is None
-        queries = self.vectors_ if leave_one_out else self._prepare_queries(queries)
+        if queries is None:
+            queries, exclude = self.vectors_, np.arange(self.n_samples_fit_)
+        else:
+            queries = self._prepare_queries(queries)
+        if exclude is not None:
+            exclude = np.asarray(exclude, dtype=np.int64).reshape(-1)
+            if len(exclude) != len(queries):
+                raise ValueError(f"exclude needs one index per query ({len(queries)})")
         k = int(self.n_neighbors if n_neighbors is None else n_neighbors)
-        available = self.n_samples_fit_ - int(leave_one_out)
+        available = self.n_samples_fit_ - int(exclude is not None)
         if not 1 <= k <= available:
             raise InputError(
                 f"n_neighbors must be between 1 and {available} for this gallery of "
                 f"{self.n_samples_fit_} items, got {k}"
             )
         if self.hnsw_ is not None:
-            return self._hnsw_kneighbors(queries, k, leave_one_out)
+            return self._hnsw_kneighbors(queries, k, exclude)
         rows = self.chunk_size or max(1, WORKING_MEMORY_BYTES // (4 * self.n_samples_fit_))
         distances = np.empty((len(queries), k), dtype=np.float32)
         indices = np.empty((len(queries), k), dtype=np.int64)
         for start in range(0, len(queries), rows):
             stop = min(start + rows, len(queries))
             block = self._ranking_block(queries[start:stop])
-            if leave_one_out:
-                block[np.arange(stop - start), np.arange(start, stop)] = np.inf
+            if exclude is not None:
+                block[np.arange(stop - start), exclude[start:stop]] = np.inf
             if k < block.shape[1]:
                 nearest = np.argpartition(block, k - 1, axis=1)[:, :k]
             else:
@@ -213,13 +221,14 @@ class SimilarImageIndex:
             distances[start:stop] = self._to_distances(np.take_along_axis(values, order, axis=1))
         return distances, indices
 
-    def _hnsw_kneighbors(self, queries: np.ndarray, k: int, leave_one_out: bool):
+    def _hnsw_kneighbors(self, queries: np.ndarray, k: int, exclude: np.ndarray | None):
         self.hnsw_.hnsw.efSearch = max(int(self.ef_search), k + 1)
-        extra = int(leave_one_out)
+        extra = int(exclude is not None)
         scores, found = self.hnsw_.search(np.ascontiguousarray(queries), k + extra)
-        if leave_one_out:
-            keep = found != np.arange(len(queries))[:, None]
-            keep[keep.all(axis=1), -1] = False  # self not found: drop the farthest instead
+        if exclude is not None:
+            # Drop the excluded item where it was found, else the farthest result.
+            keep = found != exclude[:, None]
+            keep[keep.all(axis=1), -1] = False
             scores = scores[keep].reshape(len(queries), k)
             found = found[keep].reshape(len(queries), k)
         if self.metric_ == "cosine":
@@ -236,6 +245,30 @@ def recall_at_k(found: np.ndarray, exact: np.ndarray) -> float:
         raise ValueError(f"shapes differ: {found.shape} vs {exact.shape}")
     hits = [len(np.intersect1d(a, b)) for a, b in zip(found, exact, strict=True)]
     return float(np.mean(hits) / exact.shape[1])
+
+
+def hnsw_recall(
+    vectors: np.ndarray, metric: str = "cosine", k: int = 10, num_queries: int = 1000, seed: int = 0
+) -> float:
+    """recall@k of HNSW against exact search, the gallery's items as leave-one-out queries
+    (``num_queries`` of them, drawn with ``seed``; the whole gallery is indexed)."""
+    k = min(k, len(vectors) - 1)
+    exact = SimilarImageIndex(metric, k).fit(vectors)
+    approximate = SimilarImageIndex(metric, k, algorithm="hnsw").fit(vectors)
+    chosen = query_sample(exact.n_samples_fit_, num_queries, seed)
+    found = [
+        index.kneighbors(index.vectors_[chosen], exclude=chosen)[1]
+        for index in (approximate, exact)
+    ]
+    return recall_at_k(*found)
+
+
+def query_sample(num_items: int, num_queries: int | None, seed: int = 0) -> np.ndarray:
+    """Sorted indices of ``num_queries`` gallery items drawn with ``seed`` (all when None or
+    at least ``num_items``): the same queries for every representation."""
+    if num_queries is None or num_queries >= num_items:
+        return np.arange(num_items)
+    return np.sort(np.random.default_rng(seed).choice(num_items, int(num_queries), replace=False))
 
 
 # --------------------------------------------------------------------------- retrieval scores
@@ -625,12 +658,9 @@ def representation_status(name: str) -> str | None:
 
 def fit_representation(
     name: str, images: np.ndarray, progress: Progress | None = None
-) -> tuple[Representation, np.ndarray]:
-    """The representation ``name`` fitted on the gallery ``images``, and their vectors.
-
-    Returns:
-        (fitted Representation, whose ``transform`` maps queries the same way;
-        float32 (n, d) vectors of ``images``).
+) -> Representation:
+    """The representation ``name`` fitted on the gallery ``images`` (no labels used); its
+    ``transform`` then maps the gallery and any query the same way.
 
     Raises:
         InputError: the representation cannot be computed here (see
@@ -639,11 +669,21 @@ def fit_representation(
     reason = representation_status(name)
     if reason is not None:
         raise InputError(f"{name}: {reason}")
-    representation = REPRESENTATIONS[name].make().fit(images, progress)
-    return representation, representation.transform(images, progress)
+    return REPRESENTATIONS[name].make().fit(images, progress)
 
 
 # --------------------------------------------------------------------------- galleries and queries
+
+
+def thumbnail(image: np.ndarray, size: int = 84) -> np.ndarray:
+    """uint8 (H, W) or (H, W, 3) of a float32 (h, w, c) image in [0, 1], enlarged by an
+    integer factor (nearest neighbour, so pixels stay sharp) to about ``size`` pixels."""
+    image = np.asarray(image, dtype=np.float32)
+    scale = max(1, size // max(image.shape[:2]))
+    image = np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
+    image = np.clip(np.rint(image * 255), 0, 255).astype(np.uint8)
+    return image[..., 0] if image.shape[-1] == 1 else image
+
 
 GALLERIES = ("Fashion-MNIST (test)", "LFW faces vs non-faces", "Digits (8x8)")
 # Uploaded galleries are resized to this (h, w), in colour.

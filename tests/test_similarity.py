@@ -167,7 +167,8 @@ def test_pixel_and_pca_representations():
     images = rng.random((40, 5, 5, 1)).astype(np.float32)
     pixels = similarity.Pixels().transform(images)
     np.testing.assert_array_equal(pixels[3], images[3].ravel())
-    pca, codes = similarity.fit_representation("PCA (k=32)", images)
+    pca = similarity.fit_representation("PCA (k=32)", images)
+    codes = pca.transform(images)
     assert codes.shape == (40, 25)  # k capped at the 25 pixels
     np.testing.assert_allclose(pca.transform(images[:2]), codes[:2], atol=1e-5)
 

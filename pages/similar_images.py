@@ -1,0 +1,172 @@
+"""Similar images: nearest neighbours in code space, and which representation retrieves best."""
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+import app_cache
+import app_ui
+from mml7 import DatasetUnavailable, InputError, similarity
+
+PER_PAGE, COLUMNS, UPLOAD = 24, 8, "Upload a zip"
+QUERY_COUNTS = {"1,000 queries": 1000, "every image (slower)": None}
+
+st.title("Similar images")
+st.markdown(
+    "An autoencoder's code, or a pretrained CNN's features, puts similar images near each "
+    "other, so an image's nearest neighbours in code space look like it. Click an image of "
+    "the gallery (or upload one) to see its neighbours. Below, every representation answers "
+    "the same queries: how many of the 10 nearest share the query's class (precision@10), "
+    "how well the whole ranking does (mean average precision), and how well a logistic "
+    "regression does with only 10 or 100 labelled images per class. No representation "
+    "used a label to learn."
+)
+
+top = st.columns([2, 2, 2, 1])
+name = top[0].selectbox("Gallery", [*similarity.GALLERIES, UPLOAD], key="gallery")
+upload_name = upload = None
+if name == UPLOAD:
+    file = top[0].file_uploader("Zip of class folders", type=["zip"], key="gallery_upload")
+    if file is None:
+        st.info("Upload a .zip whose top-level folders are class names (cats/1.jpg, ...).")
+        st.stop()
+    upload_name, upload = file.name, file.getvalue()
+try:
+    gallery = app_cache.similarity_gallery(name, upload_name, upload)
+except (InputError, DatasetUnavailable) as error:
+    st.error(str(error))
+    st.stop()
+source = (name, upload_name, upload)
+app_ui.show_skipped(gallery.skipped)
+
+status = {rep: similarity.representation_status(rep) for rep in similarity.REPRESENTATIONS}
+slow_ok = top[1].toggle("Include ImageNet features (slow)", key="imagenet")
+usable = [
+    rep
+    for rep, reason in status.items()
+    if reason is None and (slow_ok or not similarity.REPRESENTATIONS[rep].slow)
+]
+representation = top[1].selectbox("Representation", usable, key="representation")
+metric = top[2].radio("Distance", similarity.METRICS, key="metric", horizontal=True)
+searches = ["exact"] + (["hnsw"] if similarity.approximate_backend_available() else [])
+algorithm = top[2].radio("Search", searches, key="algorithm", horizontal=True)
+k = top[3].number_input("Neighbours", 1, 24, 8, key="k")
+for rep, reason in status.items():
+    if reason is not None:
+        st.caption(f"**{rep}**: {reason}")
+
+
+def vectors_of(rep: str) -> np.ndarray:
+    holder = st.empty()
+    with holder.container():
+        progress = app_ui.progress_callback(f"{rep} of {len(gallery):,} images:")
+        vectors = app_cache.similarity_vectors(rep, *source, _progress=progress)
+    holder.empty()
+    return vectors
+
+
+def pick(index: int) -> None:
+    st.session_state.query, st.session_state.query_from = index, "gallery"
+
+
+st.session_state.setdefault("query", 0)
+st.session_state.setdefault("query_from", "gallery")
+st.session_state.query = min(st.session_state.query, len(gallery) - 1)
+vectors = vectors_of(representation)
+
+st.subheader("Query and its nearest neighbours")
+query_file = st.file_uploader(
+    "Upload a query image (resized and converted like the gallery)",
+    type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"],
+    key="query_upload",
+    on_change=lambda: st.session_state.update(query_from="upload"),
+)
+index = app_cache.similarity_index(representation, metric, algorithm, *source)
+if query_file is not None and st.session_state.query_from == "upload":
+    try:
+        query_image = similarity.prepare_query(
+            query_file.name, query_file.getvalue(), gallery.images
+        )
+    except InputError as error:
+        st.error(str(error))
+        st.stop()
+    fitted = app_cache.similarity_representation(representation, *source)
+    distances, found = index.kneighbors(fitted.transform(query_image), int(k))
+    title = f"uploaded {query_file.name}"
+else:
+    chosen = st.session_state.query
+    query_image = gallery.images[[chosen]]
+    distances, found = index.kneighbors(vectors[[chosen]], int(k), exclude=[chosen])
+    title = f"gallery #{chosen} ({gallery.class_names[gallery.labels[chosen]]})"
+st.image(
+    [similarity.thumbnail(query_image[0])]
+    + [similarity.thumbnail(gallery.images[i]) for i in found[0]],
+    caption=[title]
+    + [
+        f"{gallery.class_names[gallery.labels[i]]} · {d:.3f}"
+        for i, d in zip(found[0], distances[0], strict=False)
+    ],
+    width=96,
+)
+if algorithm == "hnsw":
+    recall = app_cache.similarity_recall(representation, metric, *source)
+    st.caption(f"HNSW (FAISS) recall@10 against exact search on this gallery: {recall:.3f}")
+
+pages = max(1, -(-len(gallery) // PER_PAGE))
+st.subheader(f"Gallery: {gallery.name}, {len(gallery):,} images")
+page = st.number_input(f"Page (of {pages:,})", 1, pages, 1, key="gallery_page")
+first = (int(page) - 1) * PER_PAGE
+for row_start in range(first, min(first + PER_PAGE, len(gallery)), COLUMNS):
+    for column, i in zip(
+        st.columns(COLUMNS), range(row_start, min(row_start + COLUMNS, len(gallery))), strict=False
+    ):
+        column.image(similarity.thumbnail(gallery.images[i]), width=84)
+        column.button(f"#{i}", key=f"pick_{i}", on_click=pick, args=(i,))
+
+st.subheader("Which representation retrieves best?")
+count_label = st.radio("Queries", list(QUERY_COUNTS), key="num_queries", horizontal=True)
+rows, probes = [], []
+for rep in usable:
+    vectors_of(rep)
+    scores = app_cache.similarity_scores(rep, metric, QUERY_COUNTS[count_label], *source)
+    rows.append({"representation": rep, **scores})
+    for count, result in app_cache.similarity_probe(rep, *source).items():
+        probes.append({"representation": rep, "labelled per class": str(count), **result})
+table = pd.DataFrame(rows).set_index("representation")
+left, right = st.columns(2)
+long = table[["precision@10", "mAP"]].reset_index().melt("representation", var_name="score")
+left.plotly_chart(
+    px.bar(
+        long,
+        x="representation",
+        y="value",
+        color="score",
+        barmode="group",
+        range_y=[0, 1],
+        title=f"Retrieval ({metric}, leave-one-out)",
+    ),
+    key="retrieval_chart",
+)
+left.dataframe(table.style.format(precision=3), key="retrieval_table")
+if probes:
+    probe = pd.DataFrame(probes)
+    right.plotly_chart(
+        px.bar(
+            probe,
+            x="representation",
+            y="accuracy",
+            error_y="std",
+            barmode="group",
+            color="labelled per class",
+            range_y=[0, 1],
+            title="Few-label probe accuracy",
+        ),
+        key="probe_chart",
+    )
+    right.caption(
+        "Logistic regression on 10 or 100 labelled gallery images per class (3 draws), "
+        f"tested on the rest of the gallery ({probe['test_size'].min():,}+ images)."
+    )
+else:
+    right.info("The probe needs at least 11 images in every class of the gallery.")

@@ -2,12 +2,11 @@
 
 import numpy as np
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 import app_cache
 import app_ui
-from mml7 import DatasetUnavailable, InputError, similarity
+from mml7 import DatasetUnavailable, InputError, similarity, similarity_figures
 
 PER_PAGE, COLUMNS, UPLOAD = 24, 8, "Upload a zip"
 QUERY_COUNTS = {"1,000 queries": 1000, "every image (slower)": None}
@@ -115,12 +114,13 @@ if algorithm == "hnsw":
 
 pages = max(1, -(-len(gallery) // PER_PAGE))
 st.subheader(f"Gallery: {gallery.name}, {len(gallery):,} images")
+if st.session_state.get("gallery_page", 1) > pages:
+    st.session_state.gallery_page = 1  # a smaller gallery was chosen
 page = st.number_input(f"Page (of {pages:,})", 1, pages, 1, key="gallery_page")
 first = (int(page) - 1) * PER_PAGE
 for row_start in range(first, min(first + PER_PAGE, len(gallery)), COLUMNS):
-    for column, i in zip(
-        st.columns(COLUMNS), range(row_start, min(row_start + COLUMNS, len(gallery))), strict=False
-    ):
+    items = range(row_start, min(row_start + COLUMNS, len(gallery)))
+    for column, i in zip(st.columns(COLUMNS), items, strict=False):
         column.image(similarity.thumbnail(gallery.images[i]), width=84)
         column.button(f"#{i}", key=f"pick_{i}", on_click=pick, args=(i,))
 
@@ -135,35 +135,11 @@ for rep in usable:
         probes.append({"representation": rep, "labelled per class": str(count), **result})
 table = pd.DataFrame(rows).set_index("representation")
 left, right = st.columns(2)
-long = table[["precision@10", "mAP"]].reset_index().melt("representation", var_name="score")
-left.plotly_chart(
-    px.bar(
-        long,
-        x="representation",
-        y="value",
-        color="score",
-        barmode="group",
-        range_y=[0, 1],
-        title=f"Retrieval ({metric}, leave-one-out)",
-    ),
-    key="retrieval_chart",
-)
+left.plotly_chart(similarity_figures.retrieval_figure(table, metric), key="retrieval_chart")
 left.dataframe(table.style.format(precision=3), key="retrieval_table")
 if probes:
     probe = pd.DataFrame(probes)
-    right.plotly_chart(
-        px.bar(
-            probe,
-            x="representation",
-            y="accuracy",
-            error_y="std",
-            barmode="group",
-            color="labelled per class",
-            range_y=[0, 1],
-            title="Few-label probe accuracy",
-        ),
-        key="probe_chart",
-    )
+    right.plotly_chart(similarity_figures.probe_figure(probe), key="probe_chart")
     right.caption(
         "Logistic regression on 10 or 100 labelled gallery images per class (3 draws), "
         f"tested on the rest of the gallery ({probe['test_size'].min():,}+ images)."

@@ -550,8 +550,18 @@ def pretrained(
             f"{path.name} is missing; run `python -m mml7 train autoencoders` to make it."
         )
     model = build_autoencoder(kind, code_size, noise_stddev=noise_stddev)
-    model.autoencoder.load_weights(path)
+    _load_weights(model, path)
     return model
+
+
+def _load_weights(model: Autoencoder, path: Path) -> None:
+    try:
+        model.autoencoder.load_weights(path)
+    except (ValueError, OSError) as error:  # a file from another version of the models
+        raise InputError(
+            f"{path.name} does not fit this version of the model ({error}); "
+            "run `python -m mml7 train autoencoders` to remake it."
+        ) from error
 
 
 FACES_CODE_SIZE = 16
@@ -575,7 +585,7 @@ def pretrained_faces(folder: str | Path | None = None) -> Autoencoder:
     if not path.exists():
         raise InputError(f"{FACES_FILE} is missing; run `python -m mml7 train autoencoders`.")
     model = build_conv_autoencoder((28, 28, 1), FACES_CODE_SIZE)
-    model.autoencoder.load_weights(path)
+    _load_weights(model, path)
     return model
 
 
@@ -596,10 +606,10 @@ SHIPPED_JOBS = (
     ("linear", 10, 0.0, 20),
     ("linear", 32, 0.0, 20),
     ("linear", 50, 0.0, 20),
-    ("conv", 2, 0.0, 5),
-    ("conv", 16, 0.0, 8),
-    ("conv", 64, 0.0, 8),
-    ("denoising", 64, 0.5, 6),
+    ("conv", 2, 0.0, 3),
+    ("conv", 16, 0.0, 6),
+    ("conv", 64, 0.0, 6),
+    ("denoising", 64, 0.5, 5),
 )
 LEARNING_RATES = {"linear": 3e-3, "conv": 2e-3, "denoising": 2e-3}
 
@@ -627,7 +637,16 @@ def train_shipped(out_dir, seed: int = 0, quick: bool = False, progress: Progres
         train, test = train[:2000], test[:1000]
     pca = fit_pca(train, max_k=64)
     summary = {"seed": seed, "quick": quick, "train_images": len(train), "models": {}}
+    previous = shipped_summary(out_dir)
+    same_run = {k: previous.get(k) for k in ("seed", "quick", "train_images")} == {
+        k: summary[k] for k in ("seed", "quick", "train_images")
+    }
+    done = previous.get("models", {}) if same_run else {}
     for index, (kind, code_size, noise_stddev, epochs) in enumerate(jobs):
+        path = weights_path(kind, code_size, noise_stddev, out_dir)
+        if path.exists() and done.get(path.name, {}).get("epochs") == epochs:
+            summary["models"][path.name] = done[path.name]
+            continue
         keras.utils.set_random_seed(seed + index)
         if kind == "linear":
             model = build_linear_autoencoder((28, 28, 1), code_size, data_mean=train.mean(0))
@@ -649,7 +668,6 @@ def train_shipped(out_dir, seed: int = 0, quick: bool = False, progress: Progres
             progress=report,
         )
         seconds = time.perf_counter() - start
-        path = weights_path(kind, code_size, noise_stddev, out_dir)
         model.autoencoder.save_weights(path)
         record = {
             "kind": kind,

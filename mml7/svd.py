@@ -22,6 +22,8 @@ METHODS = ("auto", "full", "randomized")
 # and finding them costs O(h w k) instead of the full SVD's O(h w min(h, w)).
 RANDOMIZED_MIN_SIDE = 512
 RANDOMIZED_MAX_FRACTION = 0.125
+# Longer side images are shrunk to for interactive use (a 2000x2000 full SVD takes ~2 s).
+MAX_SIDE = 2000
 
 
 def _channels(image) -> np.ndarray:
@@ -97,6 +99,29 @@ def low_rank_approximation(image, k: int, method: str = "auto", seed: int = 0) -
     return np.moveaxis(np.stack(approximations), 0, -1).reshape(shape).astype(np.float32)
 
 
+def low_rank_approximations(image, ks, method: str = "auto", seed: int = 0) -> dict:
+    """Rank-k approximations for several k from one decomposition per channel.
+
+    Args:
+        image: float array (h, w) or (h, w, c).
+        ks: ranks, each 1 <= k <= min(h, w).
+
+    Returns:
+        {k: float32 array shaped like ``image``} for each distinct k.
+    """
+    shape = np.shape(image)
+    channels = _channels(image)
+    ks = sorted({_check_k(k, *channels.shape[1:]) for k in ks})
+    if not ks:
+        raise InputError("give at least one rank k")
+    factors = [top_factors(channel, ks[-1], method, seed) for channel in channels]
+    results = {}
+    for k in ks:
+        layers = [(u[:, :k] * s[:k]) @ vt[:k] for u, s, vt in factors]
+        results[k] = np.moveaxis(np.stack(layers), 0, -1).reshape(shape).astype(np.float32)
+    return results
+
+
 def relative_error(image, approximation) -> float:
     """||X - X_k||_F / ||X||_F over all channels (0 for a perfect copy)."""
     image = np.asarray(image, dtype=np.float64)
@@ -151,3 +176,21 @@ def cumulative_energy(values: np.ndarray, image=None) -> np.ndarray:
     if total == 0:
         return np.ones_like(squared)
     return np.cumsum(squared) / total
+
+
+def fit_within(image: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
+    """The image (h, w, c) in [0, 1], shrunk (area-averaged) so its longer side is at
+    most ``max_side``; returned as it is when it already fits."""
+    image = np.asarray(image, dtype=np.float32)
+    height, width = image.shape[:2]
+    if max(height, width) <= max_side:
+        return image
+    from PIL import Image
+
+    scale = max_side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    channels = [
+        np.asarray(Image.fromarray(image[..., c]).resize(size, Image.Resampling.BOX))
+        for c in range(image.shape[2])
+    ]
+    return np.stack(channels, axis=-1).astype(np.float32)

@@ -249,3 +249,10 @@ def test_centre_layer_subtracts_a_saved_offset(tmp_path):
     model.save(tmp_path / "centre.keras")
     loaded = keras.saving.load_model(tmp_path / "centre.keras")
     np.testing.assert_allclose(loaded.predict(np.zeros((1, 3)), verbose=0), [[-1, -2, -3]])
+
+
+def test_pretrained_refuses_a_file_of_another_model(tmp_path):
+    other = ae.build_autoencoder("conv", 2)
+    other.autoencoder.save_weights(ae.weights_path("linear", 2, folder=tmp_path))
+    with pytest.raises(InputError, match="does not fit"):
+        ae.pretrained("linear", 2, folder=tmp_path)

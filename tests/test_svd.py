@@ -102,3 +102,21 @@ def test_bad_images_are_input_errors():
         svd.low_rank_approximation(np.array([[np.nan, 1.0], [0.0, 1.0]]), 1)
     with pytest.raises(ValueError, match="method must be"):
         svd.low_rank_approximation(np.eye(3), 1, method="qr")
+
+
+def test_fit_within_shrinks_only_large_images():
+    small = np.zeros((30, 20, 3), dtype=np.float32)
+    np.testing.assert_array_equal(svd.fit_within(small, 40), small)
+    large = np.full((100, 50, 1), 0.25, dtype=np.float32)
+    shrunk = svd.fit_within(large, 40)
+    assert shrunk.shape == (40, 20, 1)
+    np.testing.assert_allclose(shrunk, 0.25, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["full", "randomized"])
+def test_several_ranks_from_one_decomposition(photo, method):
+    series = svd.low_rank_approximations(photo, [10, 2, 2, 5], method=method)
+    assert list(series) == [2, 5, 10]
+    for k, approximation in series.items():
+        expected = svd.low_rank_approximation(photo, k, method="full")
+        np.testing.assert_allclose(approximation, expected, atol=2e-3 if method != "full" else 1e-5)

@@ -170,21 +170,12 @@ def fashion_pca(max_k: int = 64):
     return autoencoders.fit_pca(fashion_mnist("train").images, max_k)
 
 
-@st.cache_data(max_entries=4, show_spinner="Scoring the models on the test images...")
-def autoencoder_test_mse(kind: str, count: int) -> dict:
-    """Test MSE of each shipped model of ``kind`` and of PCA at the same code size."""
+@st.cache_data(max_entries=1, show_spinner=False)
+def autoencoder_summary() -> dict:
+    """The record ``python -m mml7 train autoencoders`` wrote: epochs, losses, test MSEs."""
     from mml7 import autoencoders
 
-    images = fashion_mnist("test").images[:count]
-    pca = fashion_pca()
-    rows = {"code size": [], kind: [], "PCA": []}
-    for code_size in autoencoders.SHIPPED_CODE_SIZES[kind]:
-        rows["code size"].append(code_size)
-        rows[kind].append(
-            autoencoders.mse(images, autoencoder(kind, code_size).reconstruct(images))
-        )
-        rows["PCA"].append(autoencoders.mse(images, pca.reconstruct(images, code_size)))
-    return rows
+    return autoencoders.shipped_summary()
 
 
 @st.cache_data(max_entries=8, show_spinner="Encoding the test images...")
@@ -241,7 +232,10 @@ def svd_spectrum(photo: str, upload_name: str | None, upload: bytes | None, grey
 
 
 @st.cache_data(max_entries=24, show_spinner=False)
-def svd_low_rank(photo: str, upload_name: str | None, upload: bytes | None, grey: bool, k: int):
+def svd_low_rank(
+    photo: str, upload_name: str | None, upload: bytes | None, grey: bool, ks: tuple
+) -> dict:
+    """{k: rank-k approximation} for each k in ``ks``, from one SVD per channel."""
     from mml7 import svd
 
-    return svd.low_rank_approximation(svd_image(photo, upload_name, upload, grey), k)
+    return svd.low_rank_approximations(svd_image(photo, upload_name, upload, grey), ks)

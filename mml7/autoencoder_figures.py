@@ -1,0 +1,176 @@
+"""Plotly figures and tables for the autoencoder page (no streamlit here).
+
+The latent-space scatter is returned as a self-contained HTML document: Plotly's hover
+labels cannot show pictures, so a few lines of JavaScript put the hovered point's image
+(a PNG data URI kept in the point's ``customdata``) beside the plot.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+from plotly.subplots import make_subplots
+
+from mml7 import autoencoders as ae
+from mml7 import svd
+
+
+def image_rows(rows: dict[str, np.ndarray], titles: list[str] | None = None) -> go.Figure:
+    """A grid of grey or RGB images: one row per entry of ``rows`` (name -> (n, h, w, c)).
+
+    Args:
+        rows: row label -> float images (n, h, w, c) in [0, 1]; every row has n images.
+        titles: optional caption per column.
+    """
+    names = list(rows)
+    count = len(next(iter(rows.values())))
+    figure = make_subplots(
+        len(names),
+        count,
+        horizontal_spacing=0.005,
+        vertical_spacing=0.06 if titles else 0.02,
+        subplot_titles=[
+            (titles[j] if titles and i == 0 else "")
+            for i in range(len(names))
+            for j in range(count)
+        ],
+        row_titles=names,
+    )
+    for i, name in enumerate(names, start=1):
+        for j, image in enumerate(rows[name], start=1):
+            pixels = np.clip(np.asarray(image), 0, 1)
+            if pixels.shape[-1] == 1:
+                pixels = np.repeat(pixels, 3, axis=-1)
+            figure.add_trace(
+                go.Image(z=(pixels * 255).astype(np.uint8), hoverinfo="skip"), row=i, col=j
+            )
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
+    figure.update_annotations(font_size=11)
+    figure.update_layout(margin=dict(l=5, r=30, t=25, b=5), height=110 * len(names) + 30)
+    return figure
+
+
+def spectrum_figure(values: np.ndarray, image: np.ndarray, k: int) -> go.Figure:
+    """Singular values (log scale, per channel) and their cumulative energy, k marked."""
+    figure = make_subplots(
+        1, 2, subplot_titles=("singular values s_i", "cumulative energy sum s_i^2 / ||X||^2")
+    )
+    colours = ("#d62728", "#2ca02c", "#1f77b4") if len(values) == 3 else ("#444",)
+    index = np.arange(1, values.shape[1] + 1)
+    for channel, colour in zip(values, colours, strict=False):
+        figure.add_trace(
+            go.Scattergl(x=index, y=channel, line_color=colour, showlegend=False), 1, 1
+        )
+    energy = svd.cumulative_energy(values, image=image)
+    figure.add_trace(go.Scattergl(x=index, y=energy, line_color="#444", showlegend=False), 1, 2)
+    for col in (1, 2):
+        figure.add_vline(x=k, line_dash="dot", row=1, col=col)
+    figure.update_yaxes(type="log", row=1, col=1)
+    figure.update_xaxes(title_text="i", type="log")
+    figure.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10))
+    return figure
+
+
+def png_data_uri(image: np.ndarray, scale: int = 3) -> str:
+    """A float image (h, w, c) in [0, 1] as a nearest-neighbour enlarged PNG data URI."""
+    pixels = (np.clip(np.asarray(image), 0, 1) * 255).astype(np.uint8)
+    picture = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+    picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+_HOVER_SCRIPT = """
+var plot = document.getElementById('{plot_id}');
+var box = document.createElement('div');
+box.style = 'position:absolute;top:8px;right:8px;background:white;border:1px solid #999;padding:4px;font:12px sans-serif;text-align:center;z-index:10';
+box.innerHTML = '<img id="hover-image" width="84" height="84" style="image-rendering:pixelated"><div id="hover-label">hover a point</div>';
+plot.parentNode.style.position = 'relative';
+plot.parentNode.appendChild(box);
+plot.on('plotly_hover', function (event) {
+  var point = event.points[0];
+  document.getElementById('hover-image').src = point.customdata[0];
+  document.getElementById('hover-label').textContent = point.customdata[1];
+});
+"""
+
+
+def latent_scatter(
+    points: np.ndarray, labels: np.ndarray, class_names, images: np.ndarray, title: str = ""
+) -> go.Figure:
+    """Codes as a WebGL scatter (2-D) or a 3-D scatter, one trace per class.
+
+    Each point's ``customdata`` is (PNG data URI of its image, class name), which
+    ``latent_scatter_html`` shows on hover.
+    """
+    dims = points.shape[1]
+    figure = go.Figure()
+    for label, name in enumerate(class_names):
+        chosen = np.flatnonzero(labels == label)
+        if len(chosen) == 0:
+            continue
+        custom = [[png_data_uri(images[i]), f"{name} (#{i})"] for i in chosen]
+        common = dict(
+            mode="markers",
+            name=name,
+            customdata=custom,
+            hovertemplate=f"{name}<extra></extra>",
+        )
+        if dims == 3:
+            figure.add_trace(
+                go.Scatter3d(
+                    x=points[chosen, 0],
+                    y=points[chosen, 1],
+                    z=points[chosen, 2],
+                    marker=dict(size=2),
+                    **common,
+                )
+            )
+        else:
+            figure.add_trace(
+                go.Scattergl(
+                    x=points[chosen, 0], y=points[chosen, 1], marker=dict(size=4), **common
+                )
+            )
+    figure.update_layout(
+        title=title, height=600, margin=dict(l=10, r=10, t=40, b=10), legend_itemsizing="constant"
+    )
+    return figure
+
+
+def latent_scatter_html(figure: go.Figure) -> str:
+    """A self-contained HTML page (Plotly.js inlined, works offline) with hover images."""
+    return figure.to_html(
+        include_plotlyjs=True, full_html=True, post_script=_HOVER_SCRIPT, default_height=600
+    )
+
+
+def robustness_table(
+    models: dict[str, ae.Autoencoder], images: np.ndarray, stddevs, seed: int = 0
+) -> dict[str, list[float]]:
+    """Mean PSNR (dB) of each model's output, and of the noisy input, per Gaussian stddev.
+
+    Returns:
+        {"noise stddev": [...], "noisy input": [...], name: [...] for each model}.
+    """
+    table: dict[str, list[float]] = {"noise stddev": [float(s) for s in stddevs], "noisy input": []}
+    for name in models:
+        table[name] = []
+    for stddev in stddevs:
+        noisy = ae.add_noise(images, "gaussian", float(stddev), seed=seed)
+        table["noisy input"].append(float(ae.psnr(images, noisy).mean()))
+        for name, model in models.items():
+            table[name].append(float(ae.psnr(images, model.reconstruct(noisy)).mean()))
+    return table
+
+
+def summary_json(summary: dict) -> str:
+    """The training record as indented JSON (for a download button)."""
+    return json.dumps(summary, indent=1)

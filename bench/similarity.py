@@ -73,6 +73,7 @@ def representations(images: np.ndarray) -> dict[str, np.ndarray]:
 
 def bench_one(name: str, vectors: np.ndarray, queries: np.ndarray, k: int = 8) -> dict:
     from sklearn.neighbors import NearestNeighbors
+    from threadpoolctl import threadpool_limits
 
     row = {"representation": name, "dims": vectors.shape[1], "items": len(vectors)}
     row["fit_s"] = median_seconds(lambda: similarity.SimilarImageIndex("cosine", k).fit(vectors))
@@ -87,12 +88,15 @@ def bench_one(name: str, vectors: np.ndarray, queries: np.ndarray, k: int = 8) -
         return top[0, np.argsort(-scores[0, top[0]])]
 
     bare_ms = latencies(lambda q: bare(q / np.linalg.norm(q)), queries)
+    with threadpool_limits(1, user_api="blas"):
+        bare_one_thread_ms = latencies(lambda q: bare(q / np.linalg.norm(q)), queries)
     brute = NearestNeighbors(n_neighbors=k, metric="cosine", algorithm="brute").fit(vectors)
     sklearn_ms = latencies(brute.kneighbors, queries)
     row |= {
         "exact_p50_ms": float(np.median(exact)),
         "exact_p95_ms": float(np.percentile(exact, 95)),
         "numpy_p50_ms": float(np.median(bare_ms)),
+        "numpy_1thread_p50_ms": float(np.median(bare_one_thread_ms)),
         "sklearn_p50_ms": float(np.median(sklearn_ms)),
     }
     # The same answers as the baselines (first query), or the timings mean nothing.
@@ -135,15 +139,16 @@ def main() -> int:
 
     print()
     header = (
-        "| representation | d | fit (s) | exact p50 / p95 (ms) | NumPy p50 | sklearn brute p50 "
-        "| sklearn / exact | HNSW fit (s) | HNSW p50 / p95 (ms) | HNSW recall@10 |"
+        "| representation | d | fit (s) | exact p50 / p95 (ms) | NumPy p50 | NumPy 1-thread p50 "
+        "| sklearn brute p50 | sklearn / exact | HNSW fit (s) | HNSW p50 / p95 (ms) | HNSW recall@10 |"
     )
     print(header)
-    print("| --- " * 10 + "|")
+    print("| --- " * 11 + "|")
     for row in rows:
         print(
             f"| {row['representation']} | {row['dims']} | {row['fit_s']:.3f} | "
             f"{row['exact_p50_ms']:.2f} / {row['exact_p95_ms']:.2f} | {row['numpy_p50_ms']:.2f} | "
+            f"{row['numpy_1thread_p50_ms']:.2f} | "
             f"{row['sklearn_p50_ms']:.2f} | {row['sklearn_p50_ms'] / row['exact_p50_ms']:.1f}x | "
             f"{row.get('hnsw_fit_s', float('nan')):.1f} | "
             f"{row.get('hnsw_p50_ms', float('nan')):.2f} / {row.get('hnsw_p95_ms', float('nan')):.2f} | "

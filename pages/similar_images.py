@@ -98,16 +98,17 @@ else:
     query_image = gallery.images[[chosen]]
     distances, found = index.kneighbors(vectors[[chosen]], int(k), exclude=[chosen])
     title = f"gallery #{chosen} ({gallery.class_names[gallery.labels[chosen]]})"
-st.image(
-    [similarity.thumbnail(query_image[0])]
-    + [similarity.thumbnail(gallery.images[i]) for i in found[0]],
-    caption=[title]
-    + [
+query_column, neighbours_column = st.columns([1, 7])
+query_column.image(similarity.thumbnail(query_image[0], 112), caption=f"query: {title}")
+neighbours_column.image(
+    [similarity.thumbnail(gallery.images[i]) for i in found[0]],
+    caption=[
         f"{gallery.class_names[gallery.labels[i]]} · {d:.3f}"
-        for i, d in zip(found[0], distances[0], strict=False)
+        for i, d in zip(found[0], distances[0], strict=True)
     ],
     width=96,
 )
+st.caption(f"Under each neighbour: its class · its {metric} distance to the query.")
 if algorithm == "hnsw":
     recall = app_cache.similarity_recall(representation, metric, *source)
     st.caption(f"HNSW (FAISS) recall@10 against exact search on this gallery: {recall:.3f}")

@@ -17,8 +17,8 @@ def digits_page() -> AppTest:
 
 
 def image_captions(at: AppTest) -> list[str]:
-    """Captions of the first st.image group on the page (query, then its neighbours)."""
-    return at.get("image")[0].captions
+    """Captions of the query image, then of its neighbours."""
+    return at.get("image")[0].captions + at.get("image")[1].captions
 
 
 def test_digits_gallery_query_by_click():
@@ -27,7 +27,7 @@ def test_digits_gallery_query_by_click():
     assert any("1,797 images" in header.value for header in at.subheader)
     at.button(key="pick_7").click().run()
     captions = image_captions(at)
-    assert captions[0] == "gallery #7 (7)"
+    assert captions[0] == "query: gallery #7 (7)"
     assert len(captions) == 1 + 8  # the default 8 neighbours, each "label · distance"
     labels = [caption.split(" · ")[0] for caption in captions[1:]]
     distances = [float(caption.split(" · ")[1]) for caption in captions[1:]]
@@ -54,9 +54,9 @@ def test_upload_query_is_searched():
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     captions = image_captions(at)
-    assert captions[0] == "uploaded stroke.png" and len(captions) == 9
+    assert captions[0] == "query: uploaded stroke.png" and len(captions) == 9
     at.button(key="pick_3").click().run()  # a click takes the query back to the gallery
-    assert image_captions(at)[0] == "gallery #3 (3)"
+    assert image_captions(at)[0] == "query: gallery #3 (3)"
 
 
 def test_unreadable_upload_query_says_why():

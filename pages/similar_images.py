@@ -137,7 +137,6 @@ for rep in usable:
 table = pd.DataFrame(rows).set_index("representation")
 left, right = st.columns(2)
 left.plotly_chart(similarity_figures.retrieval_figure(table, metric), key="retrieval_chart")
-left.dataframe(table.style.format(precision=3), key="retrieval_table")
 if probes:
     probe = pd.DataFrame(probes)
     right.plotly_chart(similarity_figures.probe_figure(probe), key="probe_chart")
@@ -147,3 +146,4 @@ if probes:
     )
 else:
     right.info("The probe needs at least 11 images in every class of the gallery.")
+st.dataframe(table.style.format(precision=3), key="retrieval_table")

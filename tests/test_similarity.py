@@ -250,3 +250,27 @@ def test_pixels_cosine_retrieval_on_fashion_mnist(fashion_available):
         query_indices=np.arange(0, 10_000, 10),
     )
     assert 0.72 < scores["precision@10"] < 0.80
+
+
+@pytest.mark.parametrize(("kind", "code_size"), [("conv", 32), ("denoising", 64)])
+def test_autoencoder_codes_use_the_shipped_encoder(kind, code_size, monkeypatch, tmp_path):
+    """AE codes = the shipped encoder's output; other galleries are made 28x28 grey first."""
+    from mml7 import autoencoders
+
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(0)
+    model = autoencoders.build_autoencoder(kind, code_size)
+    monkeypatch.setattr(autoencoders, "WEIGHTS_DIR", tmp_path)
+    name = next(n for n in similarity.REPRESENTATIONS if n.startswith(kind.capitalize()))
+    assert "weights" in similarity.representation_status(name)  # nothing saved yet
+    model.autoencoder.save_weights(autoencoders.weights_path(kind, code_size))
+    assert similarity.representation_status(name) is None
+    rng = np.random.default_rng(0)
+    images = rng.random((5, 28, 28, 1)).astype(np.float32)
+    codes = similarity.fit_representation(name, images).transform(images)
+    np.testing.assert_allclose(codes, model.encode(images), atol=1e-5)
+    assert codes.shape == (5, code_size)
+    colour = rng.random((3, 8, 8, 3)).astype(np.float32)  # e.g. an uploaded gallery
+    from_colour = similarity.fit_representation(name, colour).transform(colour)
+    expected = model.encode(similarity.to_grey(colour, (28, 28)))
+    np.testing.assert_allclose(from_colour, expected, atol=1e-5)

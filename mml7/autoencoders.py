@@ -14,6 +14,7 @@ targets it becomes a denoiser.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,9 @@ from keras import layers
 
 from mml7.errors import InputError
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
+# The shipped weights; ``MML7_AUTOENCODER_WEIGHTS`` points elsewhere, e.g. at the folder
+# of a `python -m mml7 train autoencoders --out FOLDER` run.
+WEIGHTS_DIR = Path(os.environ.get("MML7_AUTOENCODER_WEIGHTS", Path(__file__).parent / "weights"))
 SUMMARY_FILE = "autoencoders.json"
 KINDS = ("linear", "conv", "denoising")
 # The code sizes shipped for each kind (the lecture's k plus the similar-image gallery's).

@@ -100,7 +100,7 @@ def retrain(kind: str, code_size: int) -> None:
 def mse_chart(kind: str):
     """Test MSE of the shipped models beside PCA's, as measured when they were trained."""
     models = app_cache.autoencoder_summary().get("models", {})
-    rows = [m for m in models.values() if m["kind"] == kind]
+    rows = sorted((m for m in models.values() if m["kind"] == kind), key=lambda m: m["code_size"])
     if not rows:
         return st.info("No training record; run `python -m mml7 train autoencoders`.")
     table = {
@@ -217,10 +217,18 @@ def morph_tab():
     )
 
 
-names = ["SVD of a photo", "Linear AE = PCA", "Deep AE", "Denoising", "Latent space", "Morphing"]
-tabs = st.tabs(names)
+# Only the open tab is computed (tabs with state), so each tab costs only when shown.
+TABS = {
+    "SVD of a photo": svd_tab,
+    "Linear AE = PCA": linear_tab,
+    "Deep AE": deep_tab,
+    "Denoising": denoising_tab,
+    "Latent space": latent_tab,
+    "Morphing": morph_tab,
+}
 for tab, draw_tab in zip(
-    tabs, [svd_tab, linear_tab, deep_tab, denoising_tab, latent_tab, morph_tab], strict=True
+    st.tabs(list(TABS), key="ae_tab", on_change="rerun"), TABS.values(), strict=True
 ):
-    with tab:
-        draw_tab()
+    if tab.open:
+        with tab:
+            draw_tab()

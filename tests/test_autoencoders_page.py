@@ -1,0 +1,132 @@
+"""The Autoencoders page: every control, driven by key in AppTest, with the shipped models."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mml7 import autoencoders as ae
+from mml7 import data, svd
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "autoencoders.py")
+
+
+@pytest.fixture
+def page(fashion_available):
+    return AppTest.from_file(PAGE, default_timeout=300).run()
+
+
+def open_tab(at, name: str) -> AppTest:
+    """Switch to a tab (only the open tab is computed) and rerun."""
+    at.session_state["ae_tab"] = name
+    return at.run()
+
+
+def metric(at, label_start: str) -> str:
+    return next(m.value for m in at.metric if m.label.startswith(label_start))
+
+
+def number(text: str) -> float:
+    return float(re.search(r"-?[\d.]+", text).group())
+
+
+def test_svd_tab_shows_the_measured_error_and_storage(page):
+    at = page
+    assert not at.exception, [e.value for e in at.exception]
+    photo = at.selectbox(key="svd_photo").value
+    image = data.sample_photos()[photo]
+    exact = svd.low_rank_approximation(image, 20)
+    assert number(metric(at, "relative error")) == pytest.approx(
+        svd.relative_error(image, exact), abs=1e-4
+    )
+    height, width = image.shape[:2]
+    assert metric(at, "storage") == f"{svd.storage_ratio(height, width, 20):.2%}"
+
+    # A new photo resets k (the slider's range changes), so k is set after it.
+    at.toggle(key="svd_grey").set_value(True)
+    at.selectbox(key="svd_photo").set_value("camera").run()
+    at.slider(key="svd_k").set_value(50).run()
+    assert not at.exception
+    camera = data.sample_photos()["camera"].mean(axis=-1, keepdims=True)
+    expected = svd.relative_error(camera, svd.low_rank_approximation(camera, 50))
+    assert number(metric(at, "relative error")) == pytest.approx(expected, abs=1e-4)
+    assert metric(at, "storage") == f"{svd.storage_ratio(512, 512, 50):.2%}"
+
+    at.selectbox(key="svd_photo").set_value("upload an image").run()
+    assert not at.exception
+    assert any("Upload an image" in info.value for info in at.info)
+
+
+def test_linear_tab_angles_and_retraining(page):
+    at = open_tab(page, "Linear AE = PCA")
+    at.radio(key="linear_k").set_value(10).run()
+    assert not at.exception
+    angle = number(metric(at, "largest principal angle"))
+    model = ae.pretrained("linear", 10)
+    pca = ae.fit_pca(data.fashion_mnist("train").images, 10)
+    assert angle == pytest.approx(ae.principal_angles_to_pca(model, pca).max(), abs=0.01)
+
+    at.select_slider(key="linear_n").set_value(1000)
+    at.number_input(key="linear_epochs").set_value(1)
+    at.button(key="linear_train").click().run()
+    assert not at.exception
+    assert any("Test MSE" in s.value for s in at.success)
+
+
+def test_deep_and_denoising_tabs(page):
+    at = open_tab(page, "Deep AE")
+    at.radio(key="conv_k").set_value(64).run()
+    assert not at.exception
+    # The MSE tables come from the shipped training record, one row per code size.
+    tables = [frame.value for frame in at.dataframe]
+    conv = next(t for t in tables if "conv" in t.columns)
+    assert list(conv["code size"]) == list(ae.SHIPPED_CODE_SIZES["conv"])
+
+    open_tab(at, "Denoising")
+    at.radio(key="noise_kind").set_value("gaussian")
+    at.slider(key="noise_amount").set_value(0.2)
+    at.radio(key="noise_model").set_value(0.2).run()
+    noisy, denoised = number(metric(at, "PSNR noisy")), number(metric(at, "PSNR denoised"))
+    assert denoised > noisy + 3
+    for kind in ("salt-and-pepper", "random-mask"):
+        at.radio(key="noise_kind").set_value(kind)
+        at.radio(key="noise_model").set_value(0.5).run()
+        assert not at.exception
+        assert number(metric(at, "PSNR noisy")) < 100
+
+
+def test_latent_space_and_morphing_controls(page):
+    at = open_tab(page, "Latent space")
+    at.selectbox(key="latent_model").set_value("conv 16")
+    at.select_slider(key="latent_count").set_value(1000)
+    at.radio(key="latent_method").set_value("tsne")
+    at.radio(key="latent_dims").set_value(3).run()
+    assert not at.exception
+
+    open_tab(at, "Morphing")
+    at.radio(key="morph_k").set_value(64)
+    at.number_input(key="morph_a").set_value(5)
+    at.number_input(key="morph_b").set_value(7)
+    at.slider(key="morph_steps").set_value(7).run()
+    assert not at.exception
+    at.radio(key="morph_source").set_value("LFW faces").run()
+    assert not at.exception
+    assert at.number_input(key="morph_a").max == 99  # the 100 faces
+
+
+def test_latent_scatter_html_has_hover_images(fashion_available):
+    from mml7 import autoencoder_figures as figures
+
+    test = data.fashion_mnist("test", 30)
+    points = np.random.default_rng(0).normal(size=(30, 2))
+    figure = figures.latent_scatter(points, test.labels, test.class_names, test.images)
+    assert {trace.type for trace in figure.data} == {"scattergl"}
+    assert sum(len(trace.x) for trace in figure.data) == 30
+    html = figures.latent_scatter_html(figure)
+    assert "plotly_hover" in html and "data:image/png;base64," in html
+    three = figures.latent_scatter(
+        np.c_[points, points[:, 0]], test.labels, test.class_names, test.images
+    )
+    assert {trace.type for trace in three.data} == {"scatter3d"}

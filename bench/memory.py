@@ -51,8 +51,8 @@ def measure() -> list[dict]:
         rows.append({"step": "server started", "rss": rss_bytes(process.pid)})
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        for url in page_urls():
-            page.goto(f"{base}/{url}", wait_until="domcontentloaded", timeout=120_000)
+        for i, url in enumerate(page_urls()):
+            page.goto(f"{base}/{url if i else ''}", wait_until="domcontentloaded", timeout=120_000)
             seconds = wait_until_idle(page)
             rows.append(
                 {
@@ -65,8 +65,8 @@ def measure() -> list[dict]:
             )
         # Every page again, each in a session of its own, all at once.
         pages = [browser.new_context().new_page() for _ in page_urls()]
-        for tab, url in zip(pages, page_urls(), strict=True):
-            tab.goto(f"{base}/{url}", wait_until="domcontentloaded", timeout=120_000)
+        for i, (tab, url) in enumerate(zip(pages, page_urls(), strict=True)):
+            tab.goto(f"{base}/{url if i else ''}", wait_until="domcontentloaded", timeout=120_000)
         for tab in pages:
             wait_until_idle(tab)
         rows.append(

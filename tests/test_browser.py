@@ -31,6 +31,11 @@ def router_pages() -> list[tuple[str, str]]:
 PAGES = router_pages()
 
 
+def page_url(base: str, url_path: str) -> str:
+    """The default (first) page lives at the root; Streamlit ignores its url_path."""
+    return base + "/" if url_path == PAGES[0][0] else f"{base}/{url_path}"
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
@@ -73,7 +78,7 @@ PAGE_ACTIONS = {
 
 @pytest.mark.parametrize(("url_path", "script"), PAGES, ids=[url for url, _ in PAGES])
 def test_page_in_browser(browser, app_url, url_path, script):
-    page = open_page(browser, f"{app_url}/{url_path}")
+    page = open_page(browser, page_url(app_url, url_path))
     try:
         assert exception_texts(page) == []
         action = PAGE_ACTIONS.get(url_path)
@@ -104,7 +109,7 @@ def test_five_sessions_at_once(browser, app_url):
     try:
         tabs = [context.new_page() for context in contexts]
         for tab, url in zip(tabs, urls, strict=True):
-            tab.goto(f"{app_url}/{url}", wait_until="domcontentloaded", timeout=120_000)
+            tab.goto(page_url(app_url, url), wait_until="domcontentloaded", timeout=120_000)
         for tab, url in zip(tabs, urls, strict=True):
             tab.wait_for_selector('[data-testid="stApp"]', timeout=120_000)
             wait_until_idle(tab, timeout=600)

@@ -13,6 +13,20 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# app_cache.shared_resource records every shared object with a fingerprint (see below).
+os.environ["MML7_CHECK_SHARED"] = "1"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def shared_resources_never_mutated():
+    """After every test has run (pages retrained, uploaded, clicked), each object that
+    st.cache_resource handed out must hold exactly what it held when it was made."""
+    yield
+    import sys
+
+    app_cache = sys.modules.get("app_cache")
+    if app_cache is not None:
+        assert app_cache.mutated_shared_resources() == [], "a page mutated a shared object"
 
 
 def png_bytes(array: np.ndarray, mode: str | None = None, fmt: str = "PNG") -> bytes:

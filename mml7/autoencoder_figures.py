@@ -12,6 +12,7 @@ import io
 import json
 
 import numpy as np
+import plotly.express as px
 import plotly.graph_objects as go
 from PIL import Image
 from plotly.subplots import make_subplots
@@ -112,6 +113,7 @@ def latent_scatter(
     """
     dims = points.shape[1]
     figure = go.Figure()
+    colours = px.colors.qualitative.Plotly + px.colors.qualitative.Dark24
     for label, name in enumerate(class_names):
         chosen = np.flatnonzero(labels == label)
         if len(chosen) == 0:
@@ -129,18 +131,26 @@ def latent_scatter(
                     x=points[chosen, 0],
                     y=points[chosen, 1],
                     z=points[chosen, 2],
-                    marker=dict(size=2),
+                    marker=dict(size=2, color=colours[label % len(colours)]),
                     **common,
                 )
             )
         else:
             figure.add_trace(
                 go.Scattergl(
-                    x=points[chosen, 0], y=points[chosen, 1], marker=dict(size=4), **common
+                    x=points[chosen, 0],
+                    y=points[chosen, 1],
+                    marker=dict(size=4, color=colours[label % len(colours)]),
+                    **common,
                 )
             )
+    # The hover image sits top right, so the legend goes below the plot.
     figure.update_layout(
-        title=title, height=600, margin=dict(l=10, r=10, t=40, b=10), legend_itemsizing="constant"
+        title=title,
+        height=600,
+        template="plotly_white",
+        margin=dict(l=10, r=10, t=40, b=10),
+        legend=dict(orientation="h", y=-0.08, itemsizing="constant"),
     )
     return figure
 

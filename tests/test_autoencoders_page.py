@@ -59,6 +59,25 @@ def test_svd_tab_shows_the_measured_error_and_storage(page):
     assert any("Upload an image" in info.value for info in at.info)
 
 
+def test_svd_tab_upload_and_bad_upload():
+    from conftest import png_bytes
+
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    at.selectbox(key="svd_photo").set_value("upload an image").run()
+    gradient = np.add.outer(np.arange(30), np.arange(40)).astype(np.uint8) * 3
+    at.file_uploader(key="svd_upload").set_value(("ramp.png", png_bytes(gradient), "image/png"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "30 x 40 pixels" in at.caption[0].value
+    # An outer sum of ramps plus a constant has rank 2: k = 2 reproduces it.
+    at.slider(key="svd_k").set_value(2).run()
+    assert number(metric(at, "relative error")) < 1e-3
+    at.file_uploader(key="svd_upload").set_value(("photo.png", b"not a png", "image/png"))
+    at.run()
+    assert not at.exception
+    assert "neither a zip" in at.error[0].value
+
+
 def test_linear_tab_angles_and_retraining(page):
     at = open_tab(page, "Linear AE = PCA")
     at.radio(key="linear_k").set_value(10).run()
@@ -83,6 +102,11 @@ def test_deep_and_denoising_tabs(page):
     tables = [frame.value for frame in at.dataframe]
     conv = next(t for t in tables if "conv" in t.columns)
     assert list(conv["code size"]) == list(ae.SHIPPED_CODE_SIZES["conv"])
+    at.select_slider(key="conv_n").set_value(1000)
+    at.number_input(key="conv_epochs").set_value(1)
+    at.button(key="conv_train").click().run()
+    assert not at.exception
+    assert any("Test MSE" in s.value for s in at.success)
 
     open_tab(at, "Denoising")
     at.radio(key="noise_kind").set_value("gaussian")

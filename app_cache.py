@@ -122,15 +122,22 @@ def similarity_representation(
 
 @st.cache_data(max_entries=12, show_spinner=False)
 def similarity_vectors(
-    representation: str,
-    name: str,
-    upload_name: str | None = None,
-    upload: bytes | None = None,
-    _progress=None,  # a progress callback: does not change the result
+    representation: str, name: str, upload_name: str | None = None, upload: bytes | None = None
 ):
+    """The gallery's vectors, with a progress bar while they are computed. The bar is made
+    and removed in here: Streamlit replays a cached function's elements, and elements made
+    outside it cannot be replayed."""
     gallery = similarity_gallery(name, upload_name, upload)
     fitted = similarity_representation(representation, name, upload_name, upload)
-    return fitted.transform(gallery.images, _progress)
+    label = f"{representation} of {len(gallery):,} images:"
+    bar = st.progress(0.0, text=label)
+
+    def report(fraction: float, message: str = "") -> None:
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{label} {message}")
+
+    vectors = fitted.transform(gallery.images, report)
+    bar.empty()
+    return vectors
 
 
 @shared_resource(max_entries=8, show_spinner="Indexing the gallery...")

@@ -246,9 +246,12 @@ class SimilarImageIndex:
         return distances, indices
 
     def _hnsw_kneighbors(self, queries: np.ndarray, k: int, exclude: np.ndarray | None):
-        self.hnsw_.hnsw.efSearch = max(int(self.ef_search), k + 1)
+        import faiss
+
         extra = int(exclude is not None)
-        scores, found = self.hnsw_.search(np.ascontiguousarray(queries), k + extra)
+        # Per-search parameters, so a shared index is never changed by a query.
+        params = faiss.SearchParametersHNSW(efSearch=max(int(self.ef_search), k + extra))
+        scores, found = self.hnsw_.search(np.ascontiguousarray(queries), k + extra, params=params)
         if exclude is not None:
             # Drop the excluded item where it was found, else the farthest result.
             keep = found != exclude[:, None]

@@ -1,6 +1,5 @@
 """Similar images: nearest neighbours in code space, and which representation retrieves best."""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -56,15 +55,6 @@ for rep, reason in status.items():
         st.caption(f"**{rep}**: {reason}")
 
 
-def vectors_of(rep: str) -> np.ndarray:
-    holder = st.empty()
-    with holder.container():
-        progress = app_ui.progress_callback(f"{rep} of {len(gallery):,} images:")
-        vectors = app_cache.similarity_vectors(rep, *source, _progress=progress)
-    holder.empty()
-    return vectors
-
-
 def pick(index: int) -> None:
     st.session_state.query, st.session_state.query_from = index, "gallery"
 
@@ -72,7 +62,7 @@ def pick(index: int) -> None:
 st.session_state.setdefault("query", 0)
 st.session_state.setdefault("query_from", "gallery")
 st.session_state.query = min(st.session_state.query, len(gallery) - 1)
-vectors = vectors_of(representation)
+vectors = app_cache.similarity_vectors(representation, *source)
 
 st.subheader("Query and its nearest neighbours")
 query_file = st.file_uploader(
@@ -129,7 +119,7 @@ st.subheader("Which representation retrieves best?")
 count_label = st.radio("Queries", list(QUERY_COUNTS), key="num_queries", horizontal=True)
 rows, probes = [], []
 for rep in usable:
-    vectors_of(rep)
+    app_cache.similarity_vectors(rep, *source)  # with a progress bar when new
     scores = app_cache.similarity_scores(rep, metric, QUERY_COUNTS[count_label], *source)
     rows.append({"representation": rep, **scores})
     for count, result in app_cache.similarity_probe(rep, *source).items():

@@ -605,14 +605,14 @@ def shipped_summary(folder: str | Path | None = None) -> dict:
 SHIPPED_JOBS = (
     ("conv", 32, 0.0, 15),
     ("denoising", 64, 0.2, 12),
-    ("linear", 2, 0.0, 20),
-    ("linear", 10, 0.0, 20),
-    ("linear", 32, 0.0, 20),
-    ("linear", 50, 0.0, 20),
-    ("conv", 2, 0.0, 2),
-    ("conv", 16, 0.0, 4),
-    ("conv", 64, 0.0, 5),
-    ("denoising", 64, 0.5, 4),
+    ("linear", 2, 0.0, 12),
+    ("linear", 10, 0.0, 12),
+    ("linear", 32, 0.0, 12),
+    ("linear", 50, 0.0, 12),
+    ("conv", 2, 0.0, 1),
+    ("conv", 16, 0.0, 3),
+    ("conv", 64, 0.0, 3),
+    ("denoising", 64, 0.5, 3),
 )
 LEARNING_RATES = {"linear": 3e-3, "conv": 2e-3, "denoising": 2e-3}
 

@@ -53,9 +53,11 @@ def median_seconds(function, repeats: int = 3) -> float:
     return float(np.median(times))
 
 
-def representations(images: np.ndarray) -> dict[str, np.ndarray]:
+def representations(images: np.ndarray, only: list[str] | None) -> dict[str, np.ndarray]:
     vectors = {}
     for name in similarity.REPRESENTATIONS:
+        if only and name not in only:
+            continue
         reason = similarity.representation_status(name)
         if reason is not None:
             print(f"{name}: skipped ({reason})", flush=True)
@@ -120,12 +122,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print RESULT lines for run_all")
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--only", nargs="*", help="representation names (default: all available)")
     args = parser.parse_args()
 
     train, test = data.fashion_mnist("train"), data.fashion_mnist("test")
     images = np.concatenate([train.images, test.images])
     rng = np.random.default_rng(0)
-    vectors = representations(images)
+    vectors = representations(images, args.only)
     rows = []
     for name, matrix in vectors.items():
         # Queries: perturbed gallery items, so they are not exact duplicates of one.

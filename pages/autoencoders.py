@@ -81,10 +81,8 @@ def retrain(kind: str, code_size: int) -> None:
         if not st.button("Train", key=f"{kind}_train"):
             return
         train = app_cache.fashion_mnist("train").images[:count]
-        mean = train.mean(0) if kind == "linear" else None
-        model = ae.build_autoencoder(
-            kind, code_size, **({"data_mean": mean} if kind == "linear" else {})
-        )
+        extra = {"data_mean": train.mean(0)} if kind == "linear" else {}
+        model = ae.build_autoencoder(kind, code_size, **extra)
         chart, losses = st.empty(), []
 
         def draw(epoch, logs):
@@ -120,16 +118,20 @@ def linear_tab():
     st.markdown(
         "Dense encoder and decoder with no activations, trained with Adam on squared "
         "error. Its test MSE matches PCA's at the same k. The principal angles between the "
-        "decoder's column space and PCA's top-k subspace are all near 0 degrees: the "
+        "decoder's column space and PCA's top-k subspace are near 0 degrees: the "
         "autoencoder finds PCA's *subspace*, though its code units are mixtures of the "
-        "principal components, not the components themselves."
+        "principal components, not the components themselves. The largest angles belong to "
+        "directions whose variance is close to that of the first dropped component: there "
+        "the error hardly depends on which of them is kept, so training is slow to decide."
     )
     sizes = ae.SHIPPED_CODE_SIZES["linear"]
     k = st.radio("code size k", sizes, index=2, horizontal=True, key="linear_k")
     if fashion_test() is None or (model := shipped("linear", k)) is None:
         return
     angles = ae.principal_angles_to_pca(model, app_cache.fashion_pca())
-    st.metric("largest principal angle to PCA's top-k subspace", f"{angles.max():.2f} degrees")
+    cols = st.columns(2)
+    cols[0].metric("median principal angle to PCA's subspace", f"{np.median(angles):.2f} degrees")
+    cols[1].metric("largest principal angle", f"{angles.max():.2f} degrees")
     mse_chart("linear")
     retrain("linear", k)
 

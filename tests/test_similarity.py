@@ -274,3 +274,21 @@ def test_autoencoder_codes_use_the_shipped_encoder(kind, code_size, monkeypatch,
     from_colour = similarity.fit_representation(name, colour).transform(colour)
     expected = model.encode(similarity.to_grey(colour, (28, 28)))
     np.testing.assert_allclose(from_colour, expected, atol=1e-5)
+
+
+@pytest.mark.integration
+def test_imagenet_features_come_from_the_backbone():
+    backbones = pytest.importorskip("mml7.backbones")
+    reason = backbones.available_backbones()["MobileNet (alpha 0.25)"]
+    if reason is not None:
+        pytest.skip(reason)
+    rng = np.random.default_rng(0)
+    images = rng.random((3, 8, 8, 1)).astype(np.float32)
+    representation = similarity.ImageNetFeatures(cut="block 3", image_size=32)
+    features = representation.fit_transform(images)
+    expected = backbones.extract_features(
+        images, "MobileNet (alpha 0.25)", cut="block 3", image_size=32
+    )
+    np.testing.assert_allclose(features, expected, atol=1e-6)
+    assert features.shape[0] == 3 and features.dtype == np.float32
+    assert representation.slow and similarity.REPRESENTATIONS["ImageNet MobileNet features"].slow

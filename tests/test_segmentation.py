@@ -1,0 +1,170 @@
+"""Segmenters of every unpooling mode, the metrics on hand-made masks, the upload reader."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import png_bytes, zip_bytes
+
+from mml7 import InputError, data
+from mml7 import segmentation as seg
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    return data.make_shapes_segmentation(8, 32, seed=1)
+
+
+@pytest.mark.parametrize("mode", seg.UNPOOLING_MODES)
+def test_every_mode_builds_trains_a_step_and_keeps_the_size(mode, scenes):
+    model = seg.build_segmenter((32, 32, 3), scenes.num_classes, mode, widths=(4, 8))
+    history = seg.train_segmenter(model, scenes.images, scenes.masks, epochs=1, batch_size=8)
+    assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])
+    probabilities = model.predict(scenes.images[:2], verbose=0)
+    assert probabilities.shape == (2, 32, 32, scenes.num_classes)
+    np.testing.assert_allclose(probabilities.sum(-1), 1, rtol=1e-5)
+    assert seg.predict_classes(model, scenes.images[:2]).shape == (2, 32, 32)
+
+
+def test_shared_encoder_makes_the_comparison_fair():
+    """Same encoder layers and sizes in every encoder-decoder; only the unpooling differs."""
+    counts = {}
+    for mode in ("nearest", "bilinear", "max"):
+        model = seg.build_segmenter((32, 32, 3), 4, mode, widths=(4, 8))
+        encoder = [
+            w.shape for layer in model.layers if layer.name.startswith("enc") for w in layer.weights
+        ]
+        counts[mode] = (encoder, model.count_params())
+    assert counts["nearest"] == counts["bilinear"] == counts["max"]
+    transposed = seg.build_segmenter((32, 32, 3), 4, "transposed", widths=(4, 8))
+    assert transposed.count_params() > counts["max"][1]  # the learnt unpooling filters
+
+
+def test_any_size_divisible_by_the_depth_and_bad_modes():
+    model = seg.build_segmenter((None, None, 3), 3, "MAX", widths=(4, 8))
+    assert model.predict(np.zeros((1, 24, 40, 3), "float32"), verbose=0).shape == (1, 24, 40, 3)
+    with pytest.raises(ValueError, match="none, nearest, bilinear, max, transposed"):
+        seg.build_segmenter((32, 32, 3), 3, "deconv")
+
+
+def test_metrics_on_hand_made_masks():
+    truth = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 2, 2], [2, 2, 2, 2]])
+    predicted = np.array([[0, 1, 1, 1], [0, 0, 1, 1], [2, 2, 2, 2], [2, 2, 2, 0]])
+    assert seg.pixel_accuracy(truth, predicted) == 14 / 16
+    # class 0: intersection 3, union 4 + 4 - 3 = 5; class 1: 4 / 5; class 2: 7 / 8
+    np.testing.assert_allclose(seg.iou_per_class(truth, predicted, 4)[:3], [3 / 5, 4 / 5, 7 / 8])
+    assert np.isnan(seg.iou_per_class(truth, predicted, 4)[3])  # absent class is not counted
+    assert seg.mean_iou(truth, predicted, 4) == pytest.approx((3 / 5 + 4 / 5 + 7 / 8) / 3)
+    assert seg.boundary_f1(truth, truth) == 1.0
+    assert seg.boundary_f1(np.zeros((4, 4)), np.zeros((4, 4))) == 1.0
+
+
+def test_boundary_f1_tolerates_shifts_within_the_tolerance():
+    truth = np.zeros((20, 20), int)
+    truth[:, 10:] = 1
+    shifted = np.zeros((20, 20), int)
+    shifted[:, 12:] = 1  # the edge 2 px to the right
+    far = np.zeros((20, 20), int)
+    far[:, 16:] = 1  # 6 px away
+    assert seg.boundary_f1(truth, shifted, tolerance=2) == 1.0
+    assert seg.boundary_f1(truth, shifted, tolerance=0) == 0.0
+    assert seg.boundary_f1(truth, far, tolerance=2) == 0.0
+    # A missed shape: no predicted edges at all, recall 0.
+    assert seg.boundary_f1(truth, np.zeros_like(truth)) == 0.0
+    edges = seg.boundaries(truth)
+    assert edges.sum() == 40 and edges[:, 9].all() and edges[:, 10].all()
+
+
+def test_activation_memory_counts_every_layer_output():
+    model = seg.build_segmenter((32, 32, 3), 4, "none", widths=(4, 8))
+    # 4 blocks of conv + bn + relu at 32 x 32 x 4, then the 4-class softmax.
+    expected = 4 * (4 * 3 * 32 * 32 * 4 + 32 * 32 * 4)
+    assert seg.activation_bytes(model, (32, 32, 3)) == expected
+
+
+def pair_zip(masks: dict, images: dict | None = None) -> bytes:
+    rng = np.random.default_rng(0)
+    images = images or {
+        stem: png_bytes(rng.integers(0, 256, mask.shape + (3,), dtype=np.uint8))
+        for stem, mask in masks.items()
+    }
+    members = {f"images/{stem}.png": raw for stem, raw in images.items()}
+    members.update(
+        {f"masks/{stem}.png": png_bytes(m.astype(np.uint8)) for stem, m in masks.items()}
+    )
+    return zip_bytes(members)
+
+
+def test_upload_reader_pairs_images_and_masks():
+    mask = np.zeros((20, 30), np.uint8)
+    mask[5:10, 5:20] = 2
+    upload = seg.read_segmentation_upload("set.zip", pair_zip({"a": mask, "b": mask}), 32)
+    assert upload.images.shape == (2, 32, 32, 3) and upload.masks.shape == (2, 32, 32)
+    assert upload.class_names == ["background", "class 1", "class 2"]
+    assert set(np.unique(upload.masks)) == {0, 2}
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        (b"", "empty"),
+        (b"not a zip at all", "not a zip"),
+        (zip_bytes({"images/a.png": png_bytes(np.zeros((4, 4), np.uint8))}), "masks/"),
+    ],
+)
+def test_upload_reader_rejects_non_pairs(payload, message):
+    with pytest.raises(InputError, match=message):
+        seg.read_segmentation_upload("set.zip", payload)
+
+
+def test_upload_reader_names_sizes_and_class_values():
+    mask = np.ones((8, 8), np.uint8)
+    rng = np.random.default_rng(0)
+    image = png_bytes(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
+    members = {"images/a.png": image, "images/b.png": image, "masks/a.png": png_bytes(mask)}
+    members["masks/c.png"] = png_bytes(mask)
+    with pytest.raises(InputError, match=r"images without a mask: b; masks without an image: c"):
+        seg.read_segmentation_upload("set.zip", zip_bytes(members))
+
+    wrong_size = {"images/a.png": image, "masks/a.png": png_bytes(np.ones((9, 8), np.uint8))}
+    with pytest.raises(InputError, match=r"8 x 8 px but its mask is 8 x 9 px"):
+        seg.read_segmentation_upload("set.zip", zip_bytes(wrong_size))
+
+    too_many = {"images/a.png": image, "masks/a.png": png_bytes(np.full((8, 8), 200, np.uint8))}
+    with pytest.raises(InputError, match="class value 200"):
+        seg.read_segmentation_upload("set.zip", zip_bytes(too_many))
+
+    colour = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    coloured = {"images/a.png": image, "masks/a.png": png_bytes(colour)}
+    with pytest.raises(InputError, match="class-index PNGs"):
+        seg.read_segmentation_upload("set.zip", zip_bytes(coloured))
+
+    empty = {"images/a.png": image, "masks/a.png": png_bytes(np.zeros((8, 8), np.uint8))}
+    with pytest.raises(InputError, match="all background"):
+        seg.read_segmentation_upload("set.zip", zip_bytes(empty))
+
+    broken = {"images/a.png": b"\x89PNG broken", "masks/a.png": png_bytes(mask)}
+    with pytest.raises(InputError, match="images/a.png"):
+        seg.read_segmentation_upload("set.zip", zip_bytes(broken))
+
+
+def test_missing_weights_say_how_to_train(tmp_path):
+    with pytest.raises(InputError, match="python -m mml7 train segmentation"):
+        seg.pretrained("max", folder=tmp_path)
+
+
+def test_train_shipped_writes_weights_and_a_record(tmp_path, monkeypatch):
+    """The shipped-model pipeline end to end, on a tiny configuration (quick) and width."""
+    monkeypatch.setattr(seg, "WIDTHS", (4, 8, 8))
+    monkeypatch.setattr(seg, "UNPOOLING_MODES", ("none", "max"))  # every mode: test above
+    calls = []
+    summary = seg.train_shipped(tmp_path, quick=True, progress=lambda f, m: calls.append(f))
+    assert set(summary["modes"]) == {"none", "max"}
+    assert json.loads((tmp_path / seg.SUMMARY_FILE).read_text()) == summary
+    for mode in ("none", "max"):
+        assert seg.weights_path(mode, tmp_path).exists()
+        row = summary["modes"][mode]
+        assert 0 <= row["mean_iou"] <= 1 and row["parameters"] > 0
+    assert calls[-1] == pytest.approx(1.0) and calls == sorted(calls)
+    model = seg.pretrained("max", folder=tmp_path)
+    assert model.predict(np.zeros((1, 16, 24, 3), "float32"), verbose=0).shape == (1, 16, 24, 4)

@@ -125,3 +125,22 @@ def test_approximate_search_reports_recall():
     recall = [c.value for c in at.caption if "recall@10" in c.value]
     assert recall and float(recall[0].rsplit(" ", 1)[1]) > 0.9
     assert len(image_captions(at)) == 9
+
+
+@pytest.mark.integration
+def test_imagenet_features_on_request():
+    from mml7 import similarity
+
+    name = "ImageNet MobileNet features"
+    if similarity.representation_status(name) is not None:
+        pytest.skip(similarity.representation_status(name))
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.session_state["gallery"] = "LFW faces vs non-faces"  # 200 images: the cheapest
+    at.run()
+    assert name not in at.selectbox(key="representation").options  # off by default: slow
+    at.toggle(key="imagenet").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.selectbox(key="representation").set_value(name).run()
+    table = at.dataframe[0].value
+    assert name in table.index and 0 < table.loc[name, "mAP"] <= 1
+    assert len(image_captions(at)) == 9

@@ -610,9 +610,9 @@ SHIPPED_JOBS = (
     ("linear", 32, 0.0, 12),
     ("linear", 50, 0.0, 12),
     ("conv", 2, 0.0, 1),
-    ("conv", 16, 0.0, 3),
-    ("conv", 64, 0.0, 3),
-    ("denoising", 64, 0.5, 3),
+    ("conv", 16, 0.0, 2),
+    ("conv", 64, 0.0, 2),
+    ("denoising", 64, 0.5, 2),
 )
 LEARNING_RATES = {"linear": 3e-3, "conv": 2e-3, "denoising": 2e-3}
 

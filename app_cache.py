@@ -293,3 +293,49 @@ def svd_low_rank(
     from mml7 import svd
 
     return svd.low_rank_approximations(svd_image(photo, upload_name, upload, grey), ks)
+
+
+# --------------------------------------------------------------------------- segmentation
+
+
+@shared_resource(max_entries=5, show_spinner="Loading the segmentation model...")
+def segmenter(mode: str):
+    """A shipped segmenter (mml7.segmentation.pretrained); never mutated by pages."""
+    from mml7 import segmentation
+
+    return segmentation.pretrained(mode)
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def segmentation_summary() -> dict:
+    """The record ``python -m mml7 train segmentation`` wrote (every mode's measured row)."""
+    from mml7 import segmentation
+
+    return segmentation.shipped_summary()
+
+
+@st.cache_data(max_entries=2, show_spinner="Generating held-out scenes...")
+def segmentation_test_scenes(count: int) -> data.SegmentationDataset:
+    from mml7 import segmentation
+
+    return segmentation.shipped_test_set(0, count)
+
+
+@st.cache_data(max_entries=10, show_spinner="Predicting...")
+def segmentation_predictions(mode: str, count: int):
+    """Class masks (count, 64, 64) of a shipped model on the first held-out scenes."""
+    from mml7 import segmentation
+
+    scenes = segmentation_test_scenes(count)
+    return segmentation.predict_classes(segmenter(mode), scenes.images)
+
+
+@st.cache_data(max_entries=4, show_spinner="Segmenting...")
+def segment_upload(mode: str, upload_name: str, upload: bytes):
+    """(image, class mask) for an uploaded image, at most 256 px on its longer side."""
+    from mml7 import segmentation
+
+    image = data.read_upload(upload_name, upload, image_size=None, channels=3).images[0]
+    padded, (height, width) = segmentation.prepare_image(image)
+    masks = segmentation.predict_classes(segmenter(mode), padded[None])
+    return padded[:height, :width], masks[0, :height, :width]

@@ -600,6 +600,27 @@ def read_segmentation_upload(
     )
 
 
+def split(scenes: data.SegmentationDataset, test_fraction: float = 0.2, seed: int = 0):
+    """(train, test) at random; raises InputError when either part would be empty."""
+    count = len(scenes)
+    test_count = int(round(count * test_fraction))
+    if count < 2 or test_count < 1 or test_count >= count:
+        raise InputError(f"{count} image(s) are too few to split into training and test images.")
+    order = np.random.default_rng(seed).permutation(count)
+    parts = []
+    for indices in (order[test_count:], order[:test_count]):
+        parts.append(
+            data.SegmentationDataset(
+                scenes.images[indices],
+                scenes.masks[indices],
+                list(scenes.class_names),
+                scenes.name,
+                scenes.source,
+            )
+        )
+    return parts[0], parts[1]
+
+
 def _resize(array: np.ndarray, size: tuple[int, int], method: str) -> np.ndarray:
     from PIL import Image
 

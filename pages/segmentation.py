@@ -1,0 +1,170 @@
+"""Segmentation & unpooling: per-pixel softmax, pooling to go deep, unpooling back up."""
+
+import numpy as np
+import streamlit as st
+
+import app_cache
+import app_ui
+from mml7 import DatasetUnavailable, InputError
+from mml7 import segmentation as seg
+from mml7 import segmentation_figures as figures
+
+st.title("Segmentation & unpooling")
+st.markdown(
+    "**Semantic segmentation** gives every pixel a class with a per-pixel softmax. A plain "
+    "stack of convolutions at full resolution sees little context and costs a lot; pooling "
+    "lets the network go deep cheaply, and **unpooling** brings it back to full size: "
+    "*nearest neighbour* copies each value (pixelated), *bilinear* blends, *max unpooling* "
+    "puts each value back where the encoder's maximum was, and a *transposed convolution* "
+    "learns how to spread it (stride 2, overlaps summed)."
+)
+
+
+def steps_tab():
+    left, right = st.columns([1, 3])
+    source = left.radio("4x4 input", ["random", "typed"], horizontal=True, key="seg_input")
+    if source == "random":
+        x = figures.random_input(int(left.number_input("seed", 0, 9999, 0, key="seg_seed")))
+    else:
+        text = left.text_area(
+            "4 rows of 4 numbers", "1 5 2 0\n3 5 0 4\n0 0 7 1\n0 0 2 9", key="seg_matrix"
+        )
+        try:
+            x = figures.parse_matrix(text)
+        except ValueError as error:
+            return st.error(str(error))
+    steps = figures.unpooling_steps(x)
+    marked = steps["mask"] > 0
+    right.plotly_chart(figures.matrix_figure(x, "input, 2x2 windows (max in red)", marked, 2))
+    left.plotly_chart(figures.matrix_figure(steps["pooled"], "2x2 max pooling", height=200))
+    cols = st.columns(4)
+    titles = {
+        "nearest": "nearest: copies",
+        "bilinear": "bilinear: blends",
+        "max": "max unpooling: remembered places",
+        "transposed": "transposed conv (filter below)",
+    }
+    for col, (mode, title) in zip(cols, titles.items(), strict=True):
+        col.plotly_chart(
+            figures.matrix_figure(steps[mode], title, marked if mode == "max" else None),
+            key=f"seg_step_{mode}",
+        )
+    st.markdown(
+        "**Transposed convolution**, stride 2: each pooled value weights the 3x3 filter "
+        f"{figures.EXAMPLE_FILTER.tolist()}, placed 2 pixels apart; overlapping "
+        'contributions add up, and the dashed 4x4 part is kept (`padding="same"`). In a '
+        "network the filter is learnt."
+    )
+    st.plotly_chart(figures.transposed_figure(steps))
+
+
+def shipped_rows() -> dict:
+    return app_cache.segmentation_summary().get("modes", {})
+
+
+def show_results(rows: dict, images, truth, predictions: dict, class_names) -> None:
+    st.dataframe(figures.comparison_table(rows), hide_index=True)
+    st.markdown(figures.legend_markdown(class_names), unsafe_allow_html=True)
+    st.plotly_chart(figures.prediction_grid(images, truth, predictions))
+
+
+def training_data(dataset: str, count: int, file):
+    """(train, test): generated scenes (test: another seed), or an upload split 80/20."""
+    if dataset != "upload":
+        return seg.make_dataset(dataset, count, seed=0), seg.make_dataset(dataset, 64, seed=10_000)
+    if file is None:
+        raise InputError("Upload a zip with images/ and masks/ first.")
+    scenes = seg.read_segmentation_upload(file.name, file.getvalue(), image_size=64)
+    return seg.split(scenes, 0.2)
+
+
+def retrain():
+    with st.expander("Retrain here (a small configuration)"):
+        cols = st.columns(4)
+        dataset = cols[0].radio("data", ["shapes", "fashion", "upload"], key="seg_dataset")
+        modes = cols[1].multiselect(
+            "unpooling", seg.UNPOOLING_MODES, ["nearest", "max"], key="seg_modes"
+        )
+        epochs = cols[2].number_input("epochs", 1, 20, 2, key="seg_epochs")
+        count = cols[3].select_slider("scenes", [64, 256, 1000, 3000], 256, key="seg_count")
+        file = None
+        if dataset == "upload":
+            file = st.file_uploader("zip with images/ and masks/ (class-index PNGs)", key="seg_zip")
+        if not st.button("Train and compare", key="seg_train") or not modes:
+            return
+        try:
+            train, test = training_data(dataset, int(count), file)
+        except (DatasetUnavailable, InputError) as error:
+            return st.error(str(error))
+        bars = {mode: app_ui.progress_callback(f"{mode}:") for mode in modes}
+
+        def progress(fraction, message):
+            index = min(int(fraction * len(modes)), len(modes) - 1)
+            bars[modes[index]](fraction * len(modes) - index, message.split(": ", 1)[-1])
+
+        models, rows = seg.compare_modes(train, test, modes, int(epochs), progress=progress)
+        for bar in bars.values():
+            bar(1.0, "done")
+        predictions = {m: seg.predict_classes(models[m], test.images[:4]) for m in modes}
+        show_results(rows, test.images[:4], test.masks[:4], predictions, test.class_names)
+
+
+def compare_tab():
+    rows = shipped_rows()
+    if not rows:
+        st.info(f"No shipped models yet. Train them with `{seg.TRAIN_COMMAND}`, or retrain below.")
+    else:
+        config = app_cache.segmentation_summary()["config"]
+        st.markdown(
+            f"Shipped models, each trained {config['epochs']} epochs on "
+            f"{config['train_images']:,} generated 64 px scenes; scored on "
+            f"{config['test_images']} held-out scenes. Same encoder for all four "
+            "encoder-decoders; only the way back up differs."
+        )
+        scenes = app_cache.segmentation_test_scenes(4)
+        try:
+            predictions = {m: app_cache.segmentation_predictions(m, 4) for m in rows}
+        except InputError as error:
+            return st.error(str(error))
+        show_results(rows, scenes.images, scenes.masks, predictions, scenes.class_names)
+    retrain()
+
+
+def segment_tab():
+    rows = shipped_rows()
+    if not rows:
+        return st.info(f"No shipped models yet. Train them with `{seg.TRAIN_COMMAND}`.")
+    best = max(rows, key=lambda m: rows[m]["mean_iou"])
+    modes = list(rows)
+    left, right = st.columns([1, 2])
+    mode = left.selectbox("model", modes, modes.index(best), key="seg_mode")
+    file = left.file_uploader("Image (PNG, JPEG, ...)", key="seg_upload")
+    left.caption(
+        "The models know discs, squares and triangles on texture (64 px scenes); a photo "
+        "is far from that, so expect mostly background. Images are scaled to at most 256 px."
+    )
+    if file is None:
+        return right.info("Upload an image to segment it with the shipped model.")
+    try:
+        image, mask = app_cache.segment_upload(mode, file.name, file.getvalue())
+    except InputError as error:
+        return right.error(str(error))
+    counts = np.bincount(mask.ravel(), minlength=4) / mask.size
+    right.plotly_chart(figures.prediction_grid(image[None], None, {mode: mask[None]}))
+    right.markdown(figures.legend_markdown(list(seg.data.SHAPE_CLASSES)), unsafe_allow_html=True)
+    right.caption(
+        ", ".join(f"{n}: {c:.0%}" for n, c in zip(seg.data.SHAPE_CLASSES, counts, strict=True))
+    )
+
+
+TABS = {
+    "Unpooling step by step": steps_tab,
+    "Train and compare": compare_tab,
+    "Segment your image": segment_tab,
+}
+for tab, draw_tab in zip(
+    st.tabs(list(TABS), key="seg_tab", on_change="rerun"), TABS.values(), strict=True
+):
+    if tab.open:
+        with tab:
+            draw_tab()

@@ -1,0 +1,132 @@
+"""The segmentation page (AppTest): every tab's main control by key, shipped and missing weights."""
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import png_bytes
+from streamlit.testing.v1 import AppTest
+
+import app_cache
+from mml7 import segmentation as seg
+from mml7 import segmentation_figures as figures
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "segmentation.py")
+SHIPPED = all(seg.weights_path(mode).exists() for mode in seg.UNPOOLING_MODES)
+
+
+def open_tab(name: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.session_state["seg_tab"] = name
+    return at.run()
+
+
+def charts(at) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def chart_titled(at, start: str) -> dict:
+    return next(
+        c for c in charts(at) if c["layout"].get("title", {}).get("text", "").startswith(start)
+    )
+
+
+def z_of(chart: dict) -> np.ndarray:
+    """The first trace's z, also when Plotly sent it as a typed array (dtype, bdata, shape)."""
+    z = chart["data"][0]["z"]
+    if isinstance(z, dict):
+        shape = [int(side) for side in str(z["shape"]).split(",")]
+        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+    return np.asarray(z)
+
+
+@pytest.fixture
+def no_weights(tmp_path, monkeypatch):
+    """The page as a fresh checkout sees it before `python -m mml7 train segmentation`."""
+    monkeypatch.setattr(seg, "WEIGHTS_DIR", tmp_path)
+    app_cache.segmentation_summary.clear()
+    yield
+    app_cache.segmentation_summary.clear()
+
+
+def test_steps_tab_typed_and_random_inputs():
+    at = open_tab("Unpooling step by step")
+    assert not at.exception, [e.value for e in at.exception]
+    at.radio(key="seg_input").set_value("typed").run()
+    at.text_area(key="seg_matrix").set_value("1 5 2 0\n3 5 0 4\n0 0 7 1\n0 0 2 9").run()
+    assert not at.exception
+    unpooled = z_of(chart_titled(at, "max unpooling"))
+    # Tie (5, 5): the first in row-major order is remembered.
+    assert unpooled.tolist() == [[0, 5, 0, 0], [0, 0, 0, 4], [0, 0, 0, 0], [0, 0, 0, 9]]
+    assert z_of(chart_titled(at, "nearest"))[0].tolist() == [5, 5, 4, 4]
+    transposed = z_of(chart_titled(at, "transposed"))
+    _, _, expected = figures.transposed_contributions(
+        np.array([[5, 4], [0, 9]], "float32"), figures.EXAMPLE_FILTER
+    )
+    np.testing.assert_allclose(transposed, expected)
+
+    at.text_area(key="seg_matrix").set_value("1 2 3\n4 5 6").run()
+    assert not at.exception
+    assert "Need 4 lines of 4 numbers" in at.error[0].value
+
+    at.radio(key="seg_input").set_value("random").run()
+    at.number_input(key="seg_seed").set_value(3).run()
+    assert not at.exception
+    shown = z_of(chart_titled(at, "input"))
+    np.testing.assert_array_equal(shown, figures.random_input(3))
+
+
+@pytest.mark.skipif(not SHIPPED, reason="shipped segmentation weights not trained yet")
+def test_compare_tab_shows_the_shipped_table_and_predictions():
+    at = open_tab("Train and compare")
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    rows = seg.shipped_summary()["modes"]
+    assert list(table["unpooling"]) == list(rows)
+    np.testing.assert_allclose(table["mean IoU"], [rows[m]["mean_iou"] for m in rows])
+    grid = charts(at)[-1]
+    assert len(grid["data"]) == 4 * (2 + len(rows))  # 4 scenes x (input, truth, modes)
+
+
+def test_retrain_with_a_tiny_configuration():
+    at = open_tab("Train and compare")
+    at.multiselect(key="seg_modes").set_value(["max"])
+    at.number_input(key="seg_epochs").set_value(1)
+    at.select_slider(key="seg_count").set_value(64)
+    at.button(key="seg_train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[-1].value
+    assert list(table["unpooling"]) == ["max"]
+    assert 0 <= table["mean IoU"][0] <= 1
+
+    at.radio(key="seg_dataset").set_value("upload").run()
+    at.button(key="seg_train").click().run()
+    assert not at.exception
+    assert "Upload a zip" in at.error[0].value
+
+
+def test_missing_weights_say_how_to_train(no_weights):
+    for tab in ("Train and compare", "Segment your image"):
+        at = open_tab(tab)
+        assert not at.exception
+        assert any("python -m mml7 train segmentation" in info.value for info in at.info)
+
+
+@pytest.mark.skipif(not SHIPPED, reason="shipped segmentation weights not trained yet")
+def test_segment_tab_upload_and_corrupt_upload():
+    at = open_tab("Segment your image")
+    assert not at.exception
+    scene = seg.shipped_test_set(0, 1)
+    pixels = (scene.images[0] * 255).astype(np.uint8)
+    at.file_uploader(key="seg_upload").set_value(
+        ("scene.png", png_bytes(pixels), "image/png")
+    ).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "background:" in at.caption[-1].value
+    assert len(charts(at)[-1]["data"]) == 2  # the image and its predicted mask
+
+    at.file_uploader(key="seg_upload").set_value(("photo.png", b"not a png", "image/png")).run()
+    assert not at.exception
+    assert "photo.png" in at.error[0].value

@@ -59,8 +59,82 @@ def _add_train(subparsers) -> None:
     parser.set_defaults(handler=_train)
 
 
+def _advise(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mml7 import transfer
+
+    def progress(fraction: float, message: str = "") -> None:
+        print(f"[{fraction:6.1%}] {message}", file=sys.stderr, flush=True)
+
+    config = transfer.ExperimentConfig(
+        backbone=args.backbone, image_size=args.image_size, seed=args.seed
+    )
+    if args.path in transfer.BUILTIN_DATASETS and not Path(args.path).exists():
+        dataset = transfer.load_dataset(args.path)
+    else:
+        dataset = transfer.read_path(args.path, image_size=args.image_size)
+    counts = dataset.images_per_class()
+    print(
+        f"data set: {dataset.name}: {len(dataset):,} images, {dataset.num_classes} classes, "
+        f"{counts.min():,}-{counts.max():,} per class"
+    )
+    advice = transfer.advise(dataset, big_threshold=args.big_threshold, progress=progress)
+    print(
+        f"ImageNet similarity: {advice.similarity:.3f} (threshold {transfer.SIMILARITY_THRESHOLD})"
+    )
+    cuts = transfer.backbones.spec(args.backbone).cut_names
+    features = transfer.dataset_features(dataset, config, tuple(cuts), progress)
+    probe = transfer.sample_indices(dataset.labels, args.probe_images, args.seed)
+    scores = transfer.transferability(
+        {cut: f[probe] for cut, f in features.items()}, dataset.labels[probe], args.seed
+    )
+    print(f"transferability of frozen {args.backbone} features ({len(probe):,} images):")
+    for score in scores:
+        print(
+            f"  {score.cut:10} d={score.dimensions:5}  linear probe {score.probe_accuracy:.3f}"
+            f"  LogME {score.logme:+.3f}"
+        )
+    print(f"cut at: {transfer.recommended_cut(scores)}")
+    print(f"advice: {advice.reason}")
+    if args.run:
+        result = transfer.run_experiments(dataset, config, features, progress)
+        print(f"experiments: {result.num_train:,} train / {result.num_validation:,} validation")
+        print(f"  {'strategy':34} {'val acc':>8} {'trainable':>10} {'time s':>7}")
+        for row in result.rows:
+            print(
+                f"  {row['strategy']:34} {row['validation_accuracy']:8.3f} "
+                f"{row['trainable_params']:10,} {row['wall_time_s']:7.1f}"
+            )
+        learning = transfer.learning_curve(
+            dataset, advice.strategy, config, features, progress=progress
+        )
+        print(
+            "learning curve of the advised strategy: "
+            + ", ".join(f"{p['train_images']:,} images {p['accuracy']:.3f}" for p in learning)
+        )
+        print(transfer.verdict(advice, result.rows, learning).sentence)
+    return 0
+
+
+def _add_advise(subparsers) -> None:
+    from mml7 import backbones
+
+    parser = subparsers.add_parser(
+        "advise", help="measure a data set, advise a transfer-learning strategy (and test it)"
+    )
+    parser.add_argument("path", help="zip or folder of class folders, or a built-in data set name")
+    parser.add_argument("--run", action="store_true", help="run the four strategies")
+    parser.add_argument("--backbone", default=backbones.DEFAULT_BACKBONE)
+    parser.add_argument("--image-size", type=int, default=96)
+    parser.add_argument("--big-threshold", type=int, default=500)
+    parser.add_argument("--probe-images", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(handler=_advise)
+
+
 # One entry per subcommand; later subcommands append their ``_add_*`` here.
-SUBCOMMANDS = [_add_status, _add_train]
+SUBCOMMANDS = [_add_status, _add_train, _add_advise]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,275 @@
+"""mml7.transfer: the 2x2 table, similarity, LogME / probe, head and fine-tuning, ensemble."""
+
+import numpy as np
+import pytest
+
+from mml7 import InputError, backbones, data, resources, transfer
+from mml7.transfer import Strategy
+
+FAST = "MobileNet (alpha 0.25)"
+needs_mobilenet = pytest.mark.skipif(
+    backbones.available_backbones()[FAST] is not None, reason="MobileNet weights not here"
+)
+
+
+# --------------------------------------------------------------------------- the table
+
+
+@pytest.mark.parametrize(
+    ("per_class", "similar", "expected"),
+    [
+        (0, True, Strategy.TRAIN_HEAD),
+        (499, True, Strategy.TRAIN_HEAD),
+        (500, True, Strategy.FINE_TUNE),
+        (10_000, True, Strategy.FINE_TUNE),
+        (0, False, Strategy.COLLECT_MORE_DATA),
+        (499, False, Strategy.COLLECT_MORE_DATA),
+        (500, False, Strategy.FROM_SCRATCH),
+        (10_000, False, Strategy.FROM_SCRATCH),
+    ],
+)
+def test_recommend_every_cell_and_the_size_boundary(per_class, similar, expected):
+    assert transfer.BIG_THRESHOLD == 500
+    advice = transfer.recommend(per_class, similar)
+    assert advice.strategy is expected
+    assert advice.big == (per_class >= 500) and advice.similar == similar
+    assert f"{per_class:,} images per class" in advice.reason
+    assert expected.value in advice.reason
+
+
+@pytest.mark.parametrize("threshold", [1, 20, 2000])
+def test_recommend_moves_with_the_threshold(threshold):
+    assert transfer.recommend(threshold - 1, True, threshold).strategy is Strategy.TRAIN_HEAD
+    assert transfer.recommend(threshold, True, threshold).strategy is Strategy.FINE_TUNE
+    assert transfer.recommend(threshold, False, threshold).strategy is Strategy.FROM_SCRATCH
+
+
+def test_recommend_refuses_nonsense():
+    with pytest.raises(InputError, match=">= 0"):
+        transfer.recommend(-1, True)
+    with pytest.raises(InputError, match="big_threshold"):
+        transfer.recommend(10, True, big_threshold=0)
+
+
+def test_advise_names_the_numbers_that_decided_it():
+    dataset = data.ImageDataset(
+        np.zeros((7, 4, 4, 1), np.float32), np.array([0, 0, 0, 1, 1, 1, 1]), ["a", "b"], "t", ""
+    )
+    advice = transfer.advise(dataset, similarity=0.7, big_threshold=3)
+    assert advice.strategy is Strategy.FINE_TUNE and advice.images_per_class == 3
+    assert "0.70" in advice.reason and "3 images" in advice.reason
+    advice = transfer.advise(dataset, similarity=0.2, big_threshold=4)
+    assert advice.strategy is Strategy.COLLECT_MORE_DATA
+
+
+# --------------------------------------------------------------------------- similarity
+
+
+def test_similarity_from_probabilities_extremes():
+    one_hot = np.eye(4)[[0, 1, 2, 3]]  # confident and all different: 1
+    assert transfer.similarity_from_probabilities(one_hot) == pytest.approx(1.0, abs=1e-6)
+    same = np.eye(4)[[2, 2, 2, 2]]  # confident but always the same class: 0
+    assert transfer.similarity_from_probabilities(same) == pytest.approx(0.0, abs=1e-5)
+    uniform = np.full((4, 4), 0.25)  # recognises nothing: 0
+    assert transfer.similarity_from_probabilities(uniform) == pytest.approx(0.0, abs=1e-6)
+    # Hand-computed: confidence 0.75, H(mean)=log 2, mean H = H(.75,.25), /log 2.
+    half = np.array([[0.75, 0.25], [0.25, 0.75]])
+    entropy = -(0.75 * np.log(0.75) + 0.25 * np.log(0.25))
+    expected = np.sqrt(0.75 * (np.log(2) - entropy) / np.log(2))
+    assert transfer.similarity_from_probabilities(half) == pytest.approx(expected, rel=1e-9)
+
+
+def _photo_crops(count: int, size: int = 96, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    photos = list(data.sample_photos().values())
+    crops = []
+    for i in range(count):
+        photo = photos[i % len(photos)]
+        side = min(photo.shape[:2]) // 2
+        top = rng.integers(0, photo.shape[0] - side)
+        left = rng.integers(0, photo.shape[1] - side)
+        crop = photo[top : top + side, left : left + side]
+        step = max(side // size, 1)
+        crops.append(crop[::step, ::step][:size, :size])
+    return np.stack(crops).astype(np.float32)
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(
+    resources.weights_state("mobilenet_1_0_224_tf.h5") == "unavailable",
+    reason="ImageNet classifier weights not here",
+)
+def test_imagenet_similarity_orders_everyday_photos_above_noise():
+    photos = transfer.imagenet_similarity(_photo_crops(12), max_images=None)
+    noise = np.random.default_rng(0).random((12, 64, 64, 3)).astype(np.float32)
+    noise_score = transfer.imagenet_similarity(noise, max_images=None)
+    assert 0.0 <= noise_score < photos <= 1.0
+    assert photos - noise_score > 0.2
+
+
+# --------------------------------------------------------------------------- LogME, probe
+
+
+def test_logme_evidence_is_the_gaussian_marginal_likelihood_at_its_maximum():
+    from scipy.stats import multivariate_normal
+
+    rng = np.random.default_rng(1)
+    f = rng.normal(size=(12, 3))
+    y = f @ np.array([1.0, -0.5, 0.25]) + 0.3 * rng.normal(size=12)
+    per_sample, alpha, beta = transfer.logme_evidence(f, y, max_iterations=200)
+
+    def log_marginal(a, b):
+        cov = np.eye(12) / b + f @ f.T / a
+        return multivariate_normal(np.zeros(12), cov).logpdf(y)
+
+    assert per_sample * 12 == pytest.approx(log_marginal(alpha, beta), rel=1e-8)
+    for a, b in [
+        (alpha * 1.2, beta),
+        (alpha / 1.2, beta),
+        (alpha, beta * 1.2),
+        (alpha, beta / 1.2),
+    ]:
+        assert log_marginal(a, b) < log_marginal(alpha, beta)
+
+
+def test_logme_more_features_than_samples_matches_the_marginal_too():
+    from scipy.stats import multivariate_normal
+
+    rng = np.random.default_rng(2)
+    f = rng.normal(size=(6, 10))
+    y = (rng.random(6) > 0.5).astype(float)
+    per_sample, alpha, beta = transfer.logme_evidence(f, y)
+    cov = np.eye(6) / beta + f @ f.T / alpha
+    expected = multivariate_normal(np.zeros(6), cov).logpdf(y)
+    assert per_sample * 6 == pytest.approx(expected, rel=1e-8)
+
+
+def _clustered(seed=0, n=120, d=16, classes=3):
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % classes
+    centres = rng.normal(scale=2.0, size=(classes, d))
+    return centres[labels] + rng.normal(size=(n, d)), labels
+
+
+def test_logme_and_probe_score_real_labels_above_shuffled_ones():
+    features, labels = _clustered()
+    shuffled = np.random.default_rng(5).permutation(labels)
+    assert transfer.logme(features, labels) > transfer.logme(features, shuffled) + 0.1
+    assert transfer.linear_probe(features, labels) > 0.9
+    assert transfer.linear_probe(features, shuffled) < 0.6
+    scores = transfer.transferability({"x": features, "y": features[:, :2]}, labels)
+    assert [score.cut for score in scores] == ["x", "y"]
+    assert transfer.recommended_cut(scores) == "x"
+
+
+def test_probe_needs_two_images_per_class():
+    with pytest.raises(InputError, match="at least 2"):
+        transfer.linear_probe(np.zeros((3, 2)), np.array([0, 0, 1]))
+
+
+# --------------------------------------------------------------------------- models
+
+
+def test_ensemble_is_the_mean_of_its_members():
+    first = np.array([[0.9, 0.1], [0.2, 0.8]], np.float32)
+    second = np.array([[0.5, 0.5], [0.6, 0.4]], np.float32)
+    np.testing.assert_allclose(
+        transfer.ensemble_probabilities([first, second]), [[0.7, 0.3], [0.4, 0.6]], atol=1e-7
+    )
+    with pytest.raises(InputError, match="2 members"):
+        transfer.ensemble_probabilities([first])
+
+
+def _tiny_images(n=16, size=32, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    images = rng.random((n, size, size, 3)).astype(np.float32) * 0.3
+    images[labels == 1, : size // 2] += 0.6  # class 1: a bright top half
+    return images, labels
+
+
+def _fit(model, x, y, learning_rate):
+    import keras
+
+    model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+
+
+@needs_mobilenet
+def test_head_training_leaves_the_extractor_unchanged():
+    images, labels = _tiny_images()
+    x = backbones.preprocess(images, FAST, 32)
+    head = transfer.build_head(128, 2, hidden_units=8)
+    model, extractor = transfer.build_transfer_model(FAST, "block 11", 32, head)
+    before = [w.copy() for w in extractor.get_weights()]
+    head_before = [w.copy() for w in head.get_weights()]
+    _fit(model, x, labels, 1e-2)
+    for old, new in zip(before, extractor.get_weights(), strict=True):
+        np.testing.assert_allclose(new, old)
+    assert any(
+        not np.allclose(old, new) for old, new in zip(head_before, head.get_weights(), strict=True)
+    )
+    assert transfer.trainable_parameters(model) == transfer.trainable_parameters(head)
+
+
+@needs_mobilenet
+def test_fine_tuning_changes_only_the_unfrozen_blocks_and_keeps_bn_statistics():
+    images, labels = _tiny_images()
+    x = backbones.preprocess(images, FAST, 32)
+    head = transfer.build_head(128, 2, hidden_units=8)
+    model, extractor = transfer.build_transfer_model(FAST, "block 11", 32, head)
+    unfrozen = transfer.unfreeze_top_blocks(extractor, FAST, 1)
+    assert unfrozen and all(name.endswith("_11") or "_11_" in name for name in unfrozen)
+    assert not any("bn" in name for name in unfrozen)  # BN stays frozen (inference mode)
+    before = {layer.name: [w.copy() for w in layer.get_weights()] for layer in extractor.layers}
+    _fit(model, x, labels, 1e-3)
+    changed = set()
+    for layer in extractor.layers:
+        for old, new in zip(before[layer.name], layer.get_weights(), strict=True):
+            if not np.allclose(old, new):
+                changed.add(layer.name)
+        if "bn" in layer.name:  # moving mean/variance and gamma/beta all unchanged
+            for old, new in zip(before[layer.name], layer.get_weights(), strict=True):
+                np.testing.assert_allclose(new, old)
+    assert changed and changed <= set(unfrozen)
+
+
+def test_split_is_stratified_and_refuses_single_images():
+    labels = np.array([0] * 8 + [1] * 4)
+    train, validation = transfer.split(labels, 0.25, seed=0)
+    assert len(validation) == 3 and sorted(np.bincount(labels[validation])) == [1, 2]
+    assert set(train).isdisjoint(validation) and len(train) + len(validation) == 12
+    with pytest.raises(InputError, match="at least 2 images"):
+        transfer.split(np.array([0, 0, 1]), 0.25, seed=0)
+    with pytest.raises(InputError, match="2 classes"):
+        transfer.split(np.zeros(5, int), 0.25, seed=0)
+
+
+# --------------------------------------------------------------------------- verdict
+
+
+ROWS = [
+    {"strategy": "(a) frozen extractor + new head", "validation_accuracy": 0.80},
+    {"strategy": "(b) fine-tune top blocks", "validation_accuracy": 0.85},
+    {"strategy": "(c) from scratch", "validation_accuracy": 0.60},
+    {"strategy": "(d) ensemble of heads", "validation_accuracy": 0.845},
+]
+
+
+@pytest.mark.parametrize(
+    ("per_class", "similar", "agree"),
+    [(10, True, True), (1000, True, True), (1000, False, False)],
+)
+def test_verdict_compares_the_advised_strategy_with_the_best(per_class, similar, agree):
+    result = transfer.verdict(transfer.recommend(per_class, similar), ROWS)
+    assert result.agree is agree
+    assert result.best_row == "(b) fine-tune top blocks"
+    assert ("held" if agree else "did not hold") in result.sentence
+
+
+def test_verdict_on_collect_more_data_reads_the_learning_curve():
+    advice = transfer.recommend(10, False)
+    rising = [{"accuracy": 0.6}, {"accuracy": 0.7}]
+    flat = [{"accuracy": 0.7}, {"accuracy": 0.705}]
+    assert transfer.verdict(advice, ROWS, rising).agree
+    assert not transfer.verdict(advice, ROWS, flat).agree

@@ -255,22 +255,26 @@ def prediction_grid(
     return figure
 
 
+# key -> (column label, decimals shown)
 TABLE_COLUMNS = {
-    "parameters": "parameters",
-    "activation_mib_per_image": "activation memory (MiB/image)",
-    "seconds_per_epoch": "train time (s/epoch)",
-    "inference_ms_per_image": "inference (ms/image)",
-    "pixel_accuracy": "pixel accuracy",
-    "mean_iou": "mean IoU",
-    "boundary_f1": "boundary F1 (2 px)",
+    "parameters": ("parameters", 0),
+    "activation_mib_per_image": ("activations MiB/image", 2),
+    "seconds_per_epoch": ("train s/epoch", 1),
+    "inference_ms_per_image": ("inference ms/image", 2),
+    "pixel_accuracy": ("pixel accuracy", 3),
+    "mean_iou": ("mean IoU", 3),
+    "boundary_f1": ("boundary F1 (2 px)", 3),
 }
 
 
 def comparison_table(rows: dict[str, dict]) -> dict[str, list]:
-    """SegNet Table 1 style: one row per mode, columns in ``TABLE_COLUMNS`` order."""
+    """SegNet Table 1 style: one row per mode, columns in ``TABLE_COLUMNS`` order, rounded."""
     table = {"unpooling": list(rows)}
-    for key, label in TABLE_COLUMNS.items():
-        table[label] = [rows[mode].get(key) for mode in rows]
+    for key, (label, decimals) in TABLE_COLUMNS.items():
+        values = [rows[mode].get(key) for mode in rows]
+        table[label] = [None if v is None else round(float(v), decimals) for v in values]
+        if decimals == 0:
+            table[label] = [None if v is None else int(v) for v in table[label]]
     return table
 
 

@@ -41,8 +41,8 @@ def steps_tab():
     titles = {
         "nearest": "nearest: copies",
         "bilinear": "bilinear: blends",
-        "max": "max unpooling: remembered places",
-        "transposed": "transposed conv (filter below)",
+        "max": "max unpooling",
+        "transposed": "transposed conv",
     }
     for col, (mode, title) in zip(cols, titles.items(), strict=True):
         col.plotly_chart(

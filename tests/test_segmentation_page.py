@@ -85,7 +85,8 @@ def test_compare_tab_shows_the_shipped_table_and_predictions():
     table = at.dataframe[0].value
     rows = seg.shipped_summary()["modes"]
     assert list(table["unpooling"]) == list(rows)
-    np.testing.assert_allclose(table["mean IoU"], [rows[m]["mean_iou"] for m in rows])
+    np.testing.assert_allclose(table["mean IoU"], [rows[m]["mean_iou"] for m in rows], atol=5e-4)
+    assert list(table["parameters"]) == [rows[m]["parameters"] for m in rows]
     grid = charts(at)[-1]
     assert len(grid["data"]) == 4 * (2 + len(rows))  # 4 scenes x (input, truth, modes)
 

@@ -339,3 +339,78 @@ def segment_upload(mode: str, upload_name: str, upload: bytes):
     padded, (height, width) = segmentation.prepare_image(image)
     masks = segmentation.predict_classes(segmenter(mode), padded[None])
     return padded[:height, :width], masks[0, :height, :width]
+
+
+# --------------------------------------------------------------------------- transfer learning
+# A data set is (name, upload_name, upload): a built-in name, or an uploaded zip's name and
+# bytes. Features are cached per (data set, backbone, input size, cut, subsample), so a new
+# head or new experiment settings never re-extract them.
+
+
+@st.cache_data(max_entries=4, show_spinner="Loading the data set...")
+def transfer_dataset(
+    name: str, upload_name: str | None = None, upload: bytes | None = None
+) -> data.ImageDataset:
+    from mml7 import transfer
+
+    if upload is not None:
+        return data.read_upload(upload_name or "upload.zip", upload, image_size=96, min_classes=2)
+    return transfer.load_dataset(name)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def transfer_features(
+    name: str,
+    upload_name: str | None,
+    upload: bytes | None,
+    backbone: str,
+    image_size: int,
+    cut: str,
+    max_images: int | None = None,
+):
+    """Frozen features (n, d) of the data set (or of its stratified ``max_images``
+    subsample, seed 0), with a progress bar made in here so Streamlit can replay it."""
+    from mml7 import backbones, transfer
+
+    dataset = transfer_dataset(name, upload_name, upload)
+    picked = transfer.sample_indices(dataset.labels, max_images, seed=0)
+    label = f"{backbone} features at {cut} ({len(picked):,} images, {image_size} px):"
+    bar = st.progress(0.0, text=label)
+
+    def report(fraction: float, message: str = "") -> None:
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{label} {message}")
+
+    features = backbones.extract_features(
+        dataset.images[picked], backbone, cut, image_size, progress=report
+    )
+    bar.empty()
+    return features
+
+
+@st.cache_data(max_entries=8, show_spinner="Asking the ImageNet classifier...")
+def transfer_similarity(name: str, upload_name: str | None, upload: bytes | None) -> float:
+    from mml7 import transfer
+
+    dataset = transfer_dataset(name, upload_name, upload)
+    return transfer.imagenet_similarity(dataset.images, max_images=64, seed=0)
+
+
+@st.cache_data(max_entries=16, show_spinner="Probing each depth...")
+def transfer_scores(
+    name: str,
+    upload_name: str | None,
+    upload: bytes | None,
+    backbone: str,
+    image_size: int,
+    max_images: int,
+) -> list:
+    """Linear probe and LogME per cut depth, on a stratified subsample (seed 0)."""
+    from mml7 import backbones, transfer
+
+    dataset = transfer_dataset(name, upload_name, upload)
+    picked = transfer.sample_indices(dataset.labels, max_images, seed=0)
+    features = {
+        cut: transfer_features(name, upload_name, upload, backbone, image_size, cut, max_images)
+        for cut in backbones.spec(backbone).cut_names
+    }
+    return transfer.transferability(features, dataset.labels[picked])

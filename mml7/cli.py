@@ -60,6 +60,7 @@ def _add_train(subparsers) -> None:
 
 
 def _advise(args: argparse.Namespace) -> int:
+    import dataclasses
     from pathlib import Path
 
     from mml7 import transfer
@@ -95,7 +96,9 @@ def _advise(args: argparse.Namespace) -> int:
             f"  {score.cut:10} d={score.dimensions:5}  linear probe {score.probe_accuracy:.3f}"
             f"  LogME {score.logme:+.3f}"
         )
-    print(f"cut at: {transfer.recommended_cut(scores)}")
+    cut = transfer.recommended_cut(scores)
+    config = dataclasses.replace(config, cut=cut, ensemble_cut=transfer.ensemble_cut(scores, cut))
+    print(f"cut at: {cut} (ensemble partner: {config.ensemble_cut})")
     print(f"advice: {advice.reason}")
     if args.run:
         result = transfer.run_experiments(dataset, config, features, progress)

@@ -327,6 +327,14 @@ def recommended_cut(scores: list[DepthScore]) -> str:
     return max(close, key=lambda score: score.logme).cut
 
 
+def ensemble_cut(scores: list[DepthScore], cut: str) -> str:
+    """The partner depth for the ensemble: the best-probing cut other than ``cut``."""
+    others = [score for score in scores if score.cut != cut]
+    if not others:
+        return cut
+    return max(others, key=lambda score: (score.probe_accuracy, score.logme)).cut
+
+
 def images_per_class(dataset: ImageDataset) -> int:
     """The size input of the table: the smallest class's count (the bottleneck)."""
     counts = dataset.images_per_class()

@@ -1,0 +1,145 @@
+"""Plotly figures of the transfer-learning advisor (no Streamlit here)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from mml7.transfer import Advice, DepthScore, Strategy, Verdict
+
+LIT, DIM = "#2e7d32", "#eceff1"
+
+
+def advice_table(advice: Advice, big_threshold: int, similarity_threshold: float) -> go.Figure:
+    """The lecture's 2x2 table with the data set's cell lit."""
+    cells = {
+        (0, 1): Strategy.TRAIN_HEAD,
+        (1, 1): Strategy.FINE_TUNE,
+        (1, 0): Strategy.FROM_SCRATCH,
+        (0, 0): Strategy.COLLECT_MORE_DATA,
+    }
+    figure = go.Figure()
+    for (column, row), strategy in cells.items():
+        lit = strategy is advice.strategy
+        figure.add_shape(
+            type="rect",
+            x0=column,
+            x1=column + 1,
+            y0=row,
+            y1=row + 1,
+            fillcolor=LIT if lit else DIM,
+            line={"color": "white", "width": 4},
+        )
+        figure.add_annotation(
+            x=column + 0.5,
+            y=row + 0.5,
+            text=("<b>" + strategy.value + "</b>") if lit else strategy.value,
+            showarrow=False,
+            font={"color": "white" if lit else "#37474f", "size": 14},
+            width=180,
+        )
+    figure.update_xaxes(
+        range=[0, 2],
+        tickvals=[0.5, 1.5],
+        ticktext=[f"small (< {big_threshold:,} per class)", f"big (>= {big_threshold:,})"],
+        showgrid=False,
+        zeroline=False,
+    )
+    figure.update_yaxes(
+        range=[0, 2],
+        tickvals=[0.5, 1.5],
+        ticktext=[
+            f"not similar<br>(< {similarity_threshold:.2f})",
+            f"similar to ImageNet<br>(>= {similarity_threshold:.2f})",
+        ],
+        showgrid=False,
+        zeroline=False,
+    )
+    figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return figure
+
+
+def depth_chart(scores: list[DepthScore], recommended: str) -> go.Figure:
+    """Linear-probe accuracy (left axis) and LogME (right axis) per cut depth."""
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    cuts = [f"{s.cut} (d={s.dimensions})" for s in scores]
+    figure.add_scatter(
+        x=cuts, y=[s.probe_accuracy for s in scores], name="linear probe accuracy (CV)"
+    )
+    figure.add_scatter(
+        x=cuts,
+        y=[s.logme for s in scores],
+        name="LogME",
+        line={"dash": "dot"},
+        secondary_y=True,
+    )
+    best = [c for c, s in zip(cuts, scores, strict=True) if s.cut == recommended]
+    if best:
+        figure.add_vline(x=cuts.index(best[0]), line={"color": LIT, "width": 2})
+    figure.update_yaxes(title_text="probe accuracy", secondary_y=False)
+    figure.update_yaxes(title_text="LogME", secondary_y=True)
+    figure.update_layout(
+        height=320,
+        title=f"Transferability per depth: cut at {recommended}",
+        legend={"orientation": "h", "y": -0.25},
+        margin={"t": 40},
+    )
+    return figure
+
+
+def training_curves(curves: dict[str, dict[str, list[float]]]) -> go.Figure:
+    """Validation loss and accuracy per epoch for every strategy trained so far."""
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("validation loss", "validation acc."))
+    for index, (name, history) in enumerate(curves.items()):
+        colour = ["#1565c0", "#ef6c00", "#6a1b9a", "#2e7d32"][index % 4]
+        for column, key in ((1, "val_loss"), (2, "val_accuracy")):
+            values = history.get(key, [])
+            figure.add_scatter(
+                x=list(range(1, len(values) + 1)),
+                y=values,
+                name=name,
+                legendgroup=name,
+                showlegend=column == 1,
+                line={"color": colour},
+                row=1,
+                col=column,
+            )
+    figure.update_xaxes(title_text="epoch")
+    figure.update_layout(height=300, legend={"orientation": "h", "y": -0.3}, margin={"t": 30})
+    return figure
+
+
+def verdict_chart(rows: list[dict], result: Verdict) -> go.Figure:
+    """Validation accuracy per strategy; the advised strategy's bars are green."""
+    from mml7.transfer import ROW_STRATEGY
+
+    colours = [
+        LIT if ROW_STRATEGY.get(row["strategy"]) is result.advised else "#90a4ae" for row in rows
+    ]
+    figure = go.Figure(
+        go.Bar(
+            x=[row["strategy"] for row in rows],
+            y=[row["validation_accuracy"] for row in rows],
+            marker_color=colours,
+            text=[f"{row['validation_accuracy']:.1%}" for row in rows],
+            textposition="outside",
+        )
+    )
+    figure.update_yaxes(range=[0, 1.1], title_text="validation accuracy")
+    figure.update_layout(height=320, title="Green: the advised strategy", margin={"t": 40})
+    return figure
+
+
+def learning_curve_chart(points: list[dict], strategy: Strategy) -> go.Figure:
+    figure = go.Figure(
+        go.Scatter(
+            x=[p["train_images"] for p in points],
+            y=[p["accuracy"] for p in points],
+            mode="lines+markers",
+            text=[f"{p['fraction']:.0%}" for p in points],
+        )
+    )
+    figure.update_xaxes(title_text="training images")
+    figure.update_yaxes(title_text="validation accuracy")
+    figure.update_layout(height=300, title=f"Learning curve: {strategy.value}", margin={"t": 40})
+    return figure

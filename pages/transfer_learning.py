@@ -1,0 +1,168 @@
+"""Transfer-learning advisor: measure the data, advise from the lecture's table, check it."""
+
+import dataclasses
+
+import pandas as pd
+import streamlit as st
+
+import app_cache
+import app_ui
+from mml7 import DatasetUnavailable, InputError, backbones, transfer, transfer_figures
+
+UPLOAD, PROBE_IMAGES = "Upload a zip", 500
+
+st.title("Transfer-learning advisor")
+st.markdown(
+    "The lecture ends transfer learning with a 2x2 table: **small** data **similar** to "
+    "ImageNet -> train only a new head on frozen features; big and similar -> fine-tune "
+    "deeper layers; big and not similar -> train from scratch; small and not similar -> "
+    "collect more data. Here both inputs are *measured* on your data: images per class, and "
+    "how ImageNet-like the images look to the ImageNet classifier itself (confident and "
+    "varied predictions). How far the frozen extractor transfers is measured per cut depth "
+    "(linear probe, LogME). Then the strategies are trained on your data, to see whether "
+    "the advice held."
+)
+
+top = st.columns([3, 3, 1, 2])
+name = top[0].selectbox("Data set", [*transfer.BUILTIN_DATASETS, UPLOAD], key="dataset")
+upload_name = upload = None
+if name == UPLOAD:
+    file = top[0].file_uploader("Zip of class folders", type=["zip"], key="upload")
+    if file is None:
+        st.info("Upload a .zip whose top-level folders are class names (cats/1.jpg, ...).")
+        st.stop()
+    upload_name, upload = file.name, file.getvalue()
+reasons = backbones.available_backbones()
+usable = [name for name, reason in reasons.items() if reason is None]
+if not usable:
+    st.error("No ImageNet backbone is available offline: " + "; ".join(map(str, reasons.values())))
+    st.stop()
+backbone = top[1].selectbox(
+    "Backbone",
+    usable,
+    index=usable.index(backbones.DEFAULT_BACKBONE) if backbones.DEFAULT_BACKBONE in usable else 0,
+    key="backbone",
+)
+image_size = top[2].selectbox("Input px", [32, 48, 64, 96, 128, 160], index=3, key="size")
+big_threshold = top[3].slider(
+    "Big data from (images per class)", 10, 2000, transfer.BIG_THRESHOLD, 10, key="big"
+)
+for other, reason in reasons.items():
+    if reason is not None:
+        st.caption(f"**{other}** is not selectable: {reason}.")
+
+source = (name, upload_name, upload)
+try:
+    dataset = app_cache.transfer_dataset(*source)
+    similarity = app_cache.transfer_similarity(*source)
+    advice = transfer.advise(dataset, similarity, big_threshold=big_threshold)
+    scores = app_cache.transfer_scores(*source, backbone, image_size, PROBE_IMAGES)
+except (InputError, DatasetUnavailable) as error:
+    st.error(str(error))
+    st.stop()
+app_ui.show_skipped(dataset.skipped)
+cut = transfer.recommended_cut(scores)
+
+st.subheader("1. Measured inputs and the advice")
+metrics = st.columns(4)
+metrics[0].metric("Images", f"{len(dataset):,}")
+metrics[1].metric("Smallest class", f"{advice.images_per_class:,} images")
+metrics[2].metric(
+    "ImageNet similarity",
+    f"{similarity:.2f}",
+    help=f"similar from {transfer.SIMILARITY_THRESHOLD:.2f}",
+)
+metrics[3].metric("Cut the extractor at", cut)
+left, right = st.columns(2)
+left.plotly_chart(
+    transfer_figures.advice_table(advice, big_threshold, transfer.SIMILARITY_THRESHOLD), key="table"
+)
+left.success(advice.reason)
+right.plotly_chart(transfer_figures.depth_chart(scores, cut), key="depths")
+right.caption(
+    f"Frozen {backbone} features at each depth, on {min(len(dataset), PROBE_IMAGES):,} "
+    "images: 3-fold logistic-regression accuracy and LogME (You et al., 2021: the "
+    "evidence of a Bayesian linear model; higher transfers better). The recommended cut is "
+    "the best probe, LogME breaking near-ties."
+)
+
+st.subheader("2. Run the strategies on this data")
+with st.expander("Experiment settings"):
+    columns = st.columns(5)
+    cuts = backbones.spec(backbone).cut_names
+    chosen_cut = columns[0].selectbox("Cut", cuts, index=cuts.index(cut), key="cut")
+    head_epochs = columns[1].number_input("Head epochs", 1, 200, 30, key="head_epochs")
+    blocks = columns[2].number_input("Blocks fine-tuned", 1, 6, 2, key="blocks")
+    tune_epochs = columns[3].number_input("Fine-tune epochs", 1, 50, 3, key="tune_epochs")
+    scratch_epochs = columns[4].number_input("Scratch epochs", 1, 50, 8, key="scratch_epochs")
+    max_train = st.number_input(
+        "At most this many training images", 20, 60_000, 2000, key="max_train"
+    )
+config = transfer.ExperimentConfig(
+    backbone=backbone,
+    cut=chosen_cut,
+    image_size=image_size,
+    head_epochs=int(head_epochs),
+    fine_tune_blocks=int(blocks),
+    fine_tune_epochs=int(tune_epochs),
+    scratch_epochs=int(scratch_epochs),
+    ensemble_cut=transfer.ensemble_cut(scores, chosen_cut),
+    max_train_images=int(max_train),
+)
+run_key = (source[0], upload_name, len(upload or b""), big_threshold, config)
+if st.button("Run the four strategies", type="primary", key="run"):
+    features = {
+        c: app_cache.transfer_features(*source, backbone, image_size, c)
+        for c in dict.fromkeys((config.cut, config.ensemble_cut))
+    }
+    report = app_ui.progress_callback("Training:")
+    live = st.empty()
+    seen: dict = {}
+
+    def on_epoch(strategy, history):
+        seen[strategy] = dict(history)
+        live.plotly_chart(
+            transfer_figures.training_curves(seen),
+            key=f"live{len(seen)}_{len(history.get('loss', []))}",
+        )
+
+    try:
+        result = transfer.run_experiments(dataset, config, features, report, on_epoch)
+        curve = transfer.learning_curve(dataset, advice.strategy, config, features, progress=report)
+    except InputError as error:
+        st.error(str(error))
+        st.stop()
+    live.empty()
+    st.session_state.transfer_run = (run_key, result, curve)
+
+stored = st.session_state.get("transfer_run")
+if stored is None or stored[0] != run_key:
+    st.info(
+        "Press the button to train (a) a new head on frozen features, (b) fine-tuning of "
+        "the top blocks at a 10x smaller learning rate, (c) the same network from random "
+        "weights and (d) an ensemble of two heads at different depths."
+    )
+    st.stop()
+_, result, curve = stored
+st.caption(
+    f"Stratified split, seed {config.seed}: {result.num_train:,} training and "
+    f"{result.num_validation:,} validation images."
+)
+table = pd.DataFrame(result.rows).rename(
+    columns={
+        "validation_accuracy": "validation accuracy",
+        "trainable_params": "trainable parameters",
+        "wall_time_s": "wall time (s)",
+        "train_images": "training images",
+    }
+)
+st.dataframe(table, hide_index=True, key="results")
+st.plotly_chart(transfer_figures.training_curves(result.curves), key="curves")
+
+st.subheader("3. Verdict")
+judged = transfer.verdict(advice, result.rows, curve)
+(st.success if judged.agree else st.warning)(judged.sentence)
+left, right = st.columns(2)
+left.plotly_chart(transfer_figures.verdict_chart(result.rows, judged), key="verdict")
+right.plotly_chart(transfer_figures.learning_curve_chart(curve, advice.strategy), key="lc")
+st.caption(f"Settings: {dataclasses.asdict(config)}")

@@ -1,0 +1,73 @@
+"""The transfer-learning page (AppTest): measured advice, the threshold, bad uploads, and the
+whole flow on LFW faces with the cached ImageNet MobileNet."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import png_bytes, zip_bytes
+from streamlit.testing.v1 import AppTest
+
+from mml7 import backbones, transfer
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "transfer_learning.py")
+pytestmark = pytest.mark.skipif(
+    backbones.available_backbones()[backbones.DEFAULT_BACKBONE] is not None,
+    reason="MobileNet weights not in the Keras cache",
+)
+
+
+def lfw_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=600)
+    at.session_state["dataset"] = "LFW faces vs non-faces"
+    at.session_state["size"] = 32
+    return at.run()
+
+
+@pytest.mark.integration
+def test_lfw_whole_flow_advice_depths_four_strategies_and_verdict():
+    at = lfw_page()
+    assert not at.exception, [e.value for e in at.exception]
+    advice = at.success[0].value
+    assert "100 images (< 500, so small)" in advice and "collect more data" in advice
+    assert [m.label for m in at.metric][:3] == ["Images", "Smallest class", "ImageNet similarity"]
+    assert 0 <= float(at.metric[2].value) < transfer.SIMILARITY_THRESHOLD  # faces: not ImageNet
+    assert at.metric[3].value in backbones.spec(backbones.DEFAULT_BACKBONE).cut_names
+
+    at.slider(key="big").set_value(50).run()  # 100 per class is now big
+    assert "train from scratch" in at.success[0].value
+
+    at.slider(key="big").set_value(500)
+    at.number_input(key="head_epochs").set_value(5)
+    at.number_input(key="tune_epochs").set_value(1)
+    at.number_input(key="scratch_epochs").set_value(1)
+    at.run()
+    at.button(key="run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    assert [name[:3] for name in table["strategy"]] == ["(a)", "(b)", "(c)", "(d)"]
+    assert table["validation accuracy"].between(0, 1).all()
+    assert (table["trainable parameters"] > 0).all()
+    assert table["training images"].eq(150).all()
+    verdicts = [s.value for s in at.success] + [w.value for w in at.warning]
+    assert any("Advice: collect more data" in v for v in verdicts)
+    # A new head setting keeps the measured inputs but asks for a new run.
+    at.number_input(key="head_epochs").set_value(6).run()
+    assert not at.exception and any("Press the button" in i.value for i in at.info)
+
+
+def test_one_class_upload_and_broken_zip_are_explained():
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.session_state["dataset"] = "Upload a zip"
+    at.run()
+    assert any("Upload a .zip" in i.value for i in at.info)
+    image = png_bytes((np.arange(64).reshape(8, 8) * 4).astype(np.uint8))
+    at.file_uploader(key="upload").set_value(
+        ("one.zip", zip_bytes({"cats/1.png": image, "cats/2.png": image}), "application/zip")
+    )
+    at.run()
+    assert not at.exception
+    assert "at least 2 are needed" in at.error[0].value
+    at.file_uploader(key="upload").set_value(("bad.zip", b"PK\x03\x04 broken", "application/zip"))
+    at.run()
+    assert not at.exception and at.error

@@ -33,6 +33,8 @@ Progress = Callable[[float, str], None]
 UNPOOLING_MODES = ("none", "nearest", "bilinear", "max", "transposed")
 # Encoder widths of the shipped models: three conv blocks, each followed by 2x2 pooling.
 WIDTHS = (16, 32, 64)
+# Convolutions at the bottleneck (the lowest resolution) of the encoder-decoders.
+BOTTLENECK_CONVS = 2
 # The shipped weights; ``MML7_SEGMENTATION_WEIGHTS`` points elsewhere (e.g. in tests).
 WEIGHTS_DIR = Path(os.environ.get("MML7_SEGMENTATION_WEIGHTS", Path(__file__).parent / "weights"))
 SUMMARY_FILE = "segmentation.json"
@@ -76,7 +78,9 @@ def build_segmenter(
             ``UpSampling2D``; "max" - ``MaxUnpooling2D`` at the positions remembered by the
             encoder's ``MaxPoolingWithArgmax2D``; "transposed" - a learnt 3x3
             ``Conv2DTranspose`` with stride 2 (overlaps summed).
-        widths: channels of each encoder block; the decoder mirrors them.
+        widths: channels of each encoder block (conv, batch norm, ReLU, 2x2 pooling);
+            ``BOTTLENECK_CONVS`` convolutions of ``widths[-1]`` follow at the lowest
+            resolution, and the decoder mirrors the blocks.
 
     Returns:
         keras.Model mapping float images (n, h, w, c) in [0, 1] to per-pixel class
@@ -99,7 +103,10 @@ def build_segmenter(
                 masks.append(mask)
             else:
                 x = layers.MaxPooling2D(2, name=f"pool{level}")(x)
-        x = _conv(x, widths[-1], "bottleneck")
+        # Two convolutions at the lowest resolution: cheap, and they widen the receptive
+        # field to about 47 px, enough to tell a 30 px disc from a square of that size.
+        for i in range(BOTTLENECK_CONVS):
+            x = _conv(x, widths[-1], f"bottleneck{i}")
         for level in reversed(range(len(widths))):
             width = widths[level]
             if mode == "max":
@@ -451,6 +458,7 @@ def train_shipped(out_dir, seed: int = 0, quick: bool = False, progress: Progres
         "batch_size": 16,
         "image_size": 64,
         "widths": list(WIDTHS),
+        "bottleneck_convs": BOTTLENECK_CONVS,
     }
     previous = shipped_summary(out_dir)
     summary = {"config": config, "modes": {}}

@@ -157,6 +157,7 @@ def test_train_shipped_writes_weights_and_a_record(tmp_path, monkeypatch):
     """The shipped-model pipeline end to end, on a tiny configuration (quick) and width."""
     monkeypatch.setattr(seg, "WIDTHS", (4, 8, 8))
     monkeypatch.setattr(seg, "UNPOOLING_MODES", ("none", "max"))  # every mode: test above
+    monkeypatch.setattr(seg, "TRAIN_ORDER", ("max", "none"))
     calls = []
     summary = seg.train_shipped(tmp_path, quick=True, progress=lambda f, m: calls.append(f))
     assert set(summary["modes"]) == {"none", "max"}
@@ -168,3 +169,25 @@ def test_train_shipped_writes_weights_and_a_record(tmp_path, monkeypatch):
     assert calls[-1] == pytest.approx(1.0) and calls == sorted(calls)
     model = seg.pretrained("max", folder=tmp_path)
     assert model.predict(np.zeros((1, 16, 24, 3), "float32"), verbose=0).shape == (1, 16, 24, 4)
+    # A second run finds the record and weights of the same configuration and resumes:
+    # nothing is trained again, the rows are those measured before.
+    again = seg.train_shipped(tmp_path, quick=True)
+    assert again == summary
+
+
+def test_prepare_image_pads_to_a_multiple_of_8():
+    image = np.random.default_rng(0).random((300, 150, 3)).astype("float32")
+    padded, size = seg.prepare_image(image, max_side=100)
+    assert size == (100, 50) and padded.shape == (104, 56, 3)
+    np.testing.assert_array_equal(padded[100:, :50], np.repeat(padded[99:100, :50], 4, 0))
+
+
+@pytest.mark.integration
+def test_shipped_best_mode_reaches_080_mean_iou_on_held_out_scenes():
+    summary = seg.shipped_summary()
+    if not summary.get("modes"):
+        pytest.skip("no shipped segmentation weights (python -m mml7 train segmentation)")
+    best = max(summary["modes"], key=lambda mode: summary["modes"][mode]["mean_iou"])
+    test = seg.shipped_test_set(count=200)
+    predicted = seg.predict_classes(seg.pretrained(best), test.images)
+    assert seg.mean_iou(test.masks, predicted, test.num_classes) >= 0.80

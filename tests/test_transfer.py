@@ -65,18 +65,22 @@ def test_advise_names_the_numbers_that_decided_it():
 # --------------------------------------------------------------------------- similarity
 
 
-def test_similarity_from_probabilities_extremes():
-    one_hot = np.eye(4)[[0, 1, 2, 3]]  # confident and all different: 1
-    assert transfer.similarity_from_probabilities(one_hot) == pytest.approx(1.0, abs=1e-6)
-    same = np.eye(4)[[2, 2, 2, 2]]  # confident but always the same class: 0
-    assert transfer.similarity_from_probabilities(same) == pytest.approx(0.0, abs=1e-5)
-    uniform = np.full((4, 4), 0.25)  # recognises nothing: 0
-    assert transfer.similarity_from_probabilities(uniform) == pytest.approx(0.0, abs=1e-6)
-    # Hand-computed: confidence 0.75, H(mean)=log 2, mean H = H(.75,.25), /log 2.
-    half = np.array([[0.75, 0.25], [0.25, 0.75]])
-    entropy = -(0.75 * np.log(0.75) + 0.25 * np.log(0.25))
-    expected = np.sqrt(0.75 * (np.log(2) - entropy) / np.log(2))
-    assert transfer.similarity_from_probabilities(half) == pytest.approx(expected, rel=1e-9)
+def test_similarity_from_logits_is_a_logistic_of_the_energy():
+    midpoint, scale = transfer.ENERGY_MIDPOINT, transfer.ENERGY_SCALE
+    # Two equal logits at midpoint - log 2: logsumexp = midpoint, similarity 1/2.
+    at_midpoint = np.array([[midpoint - np.log(2), midpoint - np.log(2), -50.0]])
+    assert transfer.similarity_from_logits(at_midpoint) == pytest.approx([0.5], abs=1e-12)
+    # Hand-computed: one dominant logit 2 units above the midpoint.
+    above = np.array([[midpoint + 2 * scale, -80.0, -80.0]])
+    expected = 1 / (1 + np.exp(-2.0))
+    assert transfer.similarity_from_logits(above) == pytest.approx([expected], rel=1e-9)
+    # Shifting every logit up raises the score; a flat low row scores near 0.
+    rows = np.random.default_rng(0).normal(size=(5, 1000))
+    low, high = (transfer.similarity_from_logits(rows + shift) for shift in (0.0, 6.0))
+    assert (high > low).all() and (low < 0.01).all()
+    np.testing.assert_allclose(
+        transfer.energy_from_logits(rows), np.log(np.exp(rows).sum(axis=1)), rtol=1e-12
+    )
 
 
 def _photo_crops(count: int, size: int = 96, seed: int = 0) -> np.ndarray:

@@ -69,7 +69,10 @@ def _advise(args: argparse.Namespace) -> int:
         print(f"[{fraction:6.1%}] {message}", file=sys.stderr, flush=True)
 
     config = transfer.ExperimentConfig(
-        backbone=args.backbone, image_size=args.image_size, seed=args.seed
+        backbone=args.backbone,
+        image_size=args.image_size,
+        seed=args.seed,
+        max_train_images=args.max_train,
     )
     if args.path in transfer.BUILTIN_DATASETS and not Path(args.path).exists():
         dataset = transfer.load_dataset(args.path)
@@ -116,7 +119,7 @@ def _advise(args: argparse.Namespace) -> int:
             "learning curve of the advised strategy: "
             + ", ".join(f"{p['train_images']:,} images {p['accuracy']:.3f}" for p in learning)
         )
-        print(transfer.verdict(advice, result.rows, learning).sentence)
+        print(transfer.verdict(advice, result.rows, learning, result.num_validation).sentence)
     return 0
 
 
@@ -133,6 +136,9 @@ def _add_advise(subparsers) -> None:
     parser.add_argument("--big-threshold", type=int, default=500)
     parser.add_argument("--probe-images", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--max-train", type=int, default=None, help="stratified cap on the training images"
+    )
     parser.set_defaults(handler=_advise)
 
 

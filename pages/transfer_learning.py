@@ -17,8 +17,8 @@ st.markdown(
     "ImageNet -> train only a new head on frozen features; big and similar -> fine-tune "
     "deeper layers; big and not similar -> train from scratch; small and not similar -> "
     "collect more data. Here both inputs are *measured* on your data: images per class, and "
-    "how ImageNet-like the images look to the ImageNet classifier itself (confident and "
-    "varied predictions). How far the frozen extractor transfers is measured per cut depth "
+    "how ImageNet-like the images look to the ImageNet classifier itself (how large its "
+    "logits get: the energy score). How far the frozen extractor transfers is measured per cut depth "
     "(linear probe, LogME). Then the strategies are trained on your data, to see whether "
     "the advice held."
 )
@@ -160,7 +160,7 @@ st.dataframe(table, hide_index=True, key="results")
 st.plotly_chart(transfer_figures.training_curves(result.curves), key="curves")
 
 st.subheader("3. Verdict")
-judged = transfer.verdict(advice, result.rows, curve)
+judged = transfer.verdict(advice, result.rows, curve, result.num_validation)
 (st.success if judged.agree else st.warning)(judged.sentence)
 left, right = st.columns(2)
 left.plotly_chart(transfer_figures.verdict_chart(result.rows, judged), key="verdict")

@@ -277,3 +277,13 @@ def test_verdict_on_collect_more_data_reads_the_learning_curve():
     flat = [{"accuracy": 0.7}, {"accuracy": 0.705}]
     assert transfer.verdict(advice, ROWS, rising).agree
     assert not transfer.verdict(advice, ROWS, flat).agree
+
+
+def test_verdict_margin_is_two_validation_images():
+    rows = [dict(row) for row in ROWS]
+    rows[0]["validation_accuracy"] = rows[3]["validation_accuracy"] = 0.82  # head 3 below best
+    advice = transfer.recommend(10, True)
+    assert not transfer.verdict(advice, rows).agree  # default margin: 1 point
+    assert not transfer.verdict(advice, rows, num_validation=200).agree  # 2/200 = 1 point
+    held = transfer.verdict(advice, rows, num_validation=50)  # 2/50 = 4 points
+    assert held.agree and "within 4% of the best" in held.sentence

@@ -1,0 +1,49 @@
+"""The step-by-step numbers the page draws are the ones Keras computes."""
+
+import keras
+import numpy as np
+import pytest
+
+from mml7 import segmentation_figures as figures
+
+
+def test_transposed_contributions_equal_keras_conv2d_transpose():
+    values = np.array([[5, 4], [0, 9]], "float32")
+    parts, total, cropped = figures.transposed_contributions(values, figures.EXAMPLE_FILTER)
+    assert parts.shape == (4, 5, 5) and total.shape == (5, 5) and cropped.shape == (4, 4)
+    # Each part is one value times the filter at a stride-2 offset; they sum to the total.
+    np.testing.assert_allclose(parts[3, 2:5, 2:5], 9 * figures.EXAMPLE_FILTER)
+    np.testing.assert_allclose(parts.sum(0), total)
+    layer = keras.layers.Conv2DTranspose(1, 3, strides=2, padding="same", use_bias=False)
+    layer.build((1, 2, 2, 1))
+    layer.set_weights([figures.EXAMPLE_FILTER[:, :, None, None]])
+    expected = np.asarray(layer(values[None, :, :, None]))[0, :, :, 0]
+    np.testing.assert_allclose(cropped, expected, rtol=1e-6)
+
+
+def test_unpooling_steps_on_a_typed_input():
+    x = figures.parse_matrix("1 5 2 0\n3 5 0 4\n0,0,7,1\n0 0 2 9")
+    steps = figures.unpooling_steps(x)
+    assert steps["pooled"].tolist() == [[5, 4], [0, 9]]
+    assert steps["nearest"][:2].tolist() == [[5, 5, 4, 4], [5, 5, 4, 4]]
+    # Ties: the first 5 of (5, 5) and the top-left 0 of the all-zero window are remembered.
+    assert steps["max"].tolist() == [[0, 5, 0, 0], [0, 0, 0, 4], [0, 0, 0, 0], [0, 0, 0, 9]]
+    assert steps["mask"][2:, :2].tolist() == [[1, 0], [0, 0]] and steps["mask"].sum() == 4
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("1 2 3\n4 5 6", "Need 4 lines of 4 numbers"), ("a b c d", "numbers only"), ("", "Need 4")],
+)
+def test_parse_matrix_says_what_is_wrong(text, message):
+    with pytest.raises(ValueError, match=message):
+        figures.parse_matrix(text)
+
+
+def test_comparison_table_and_colours():
+    rows = {"max": {"parameters": 10.0, "mean_iou": 0.81234, "seconds_per_epoch": 3.21}}
+    table = figures.comparison_table(rows)
+    assert table["unpooling"] == ["max"] and table["parameters"] == [10]
+    assert table["mean IoU"] == [0.812] and table["train s/epoch"] == [3.2]
+    assert table["pixel accuracy"] == [None]
+    assert figures.colourise(np.array([[0, 1]])).shape == (1, 2, 3)

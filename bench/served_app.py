@@ -85,15 +85,21 @@ def serve(log_path: Path | None = None, env: dict | None = None, timeout: float 
 def wait_until_idle(page, timeout: float = 300.0, settle: float = 1.0) -> float:
     """Wait until Streamlit has finished running the page's script; return seconds taken.
 
-    Streamlit shows `stStatusWidget` ("Running...") while a script runs. The widget can
-    appear a moment after a click, so the page must look idle for `settle` seconds.
+    The app root carries ``data-test-script-state`` ("initial", "running", "notRunning",
+    ...); a page is idle once it reads "notRunning" with no "Running..." status widget, for
+    ``settle`` seconds (a click's rerun starts a moment after the click).
     """
     start = time.monotonic()
     idle_since = None
     while time.monotonic() - start < timeout:
+        state = page.evaluate(
+            """() => {
+                const app = document.querySelector('[data-testid="stApp"]');
+                return app ? app.getAttribute('data-test-script-state') : null;
+            }"""
+        )
         running = page.query_selector('[data-testid="stStatusWidget"]') is not None
-        app_ready = page.query_selector('[data-testid="stApp"]') is not None
-        if running or not app_ready:
+        if state != "notRunning" or running:
             idle_since = None
         elif idle_since is None:
             idle_since = time.monotonic()

@@ -70,9 +70,26 @@ def use_home(page) -> None:
     page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
 
 
+def use_autoencoders(page) -> None:
+    """SVD tab: one step of the rank slider redraws the approximation at k + 1."""
+    page.get_by_text("rank 20", exact=True).wait_for(timeout=60_000)
+    page.locator('.st-key-svd_k input[type="range"]').press("ArrowRight")
+    wait_until_idle(page)
+    page.get_by_text("rank 21", exact=True).wait_for(timeout=60_000)
+
+
+def use_similar(page) -> None:
+    """Click a gallery image: it becomes the query and its neighbours are shown."""
+    page.locator(".st-key-pick_5 button").click()
+    wait_until_idle(page)
+    page.get_by_text("query: gallery #5", exact=False).wait_for(timeout=60_000)
+
+
 # url_path -> a function that uses the page's main control once and waits for its result.
 PAGE_ACTIONS = {
     "home": use_home,
+    "autoencoders": use_autoencoders,
+    "similar": use_similar,
 }
 
 

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ lint: $(VENV)/.dev-installed
 format: $(VENV)/.dev-installed
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
+
+# The README's pictures: every page in headless Chromium after its main control is used.
+screenshots: $(VENV)/.dev-installed
+	MML7_DOCS_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/test_browser.py -k test_page_in_browser
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/run_all.py

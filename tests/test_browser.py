@@ -16,6 +16,8 @@ from bench.served_app import CHROMIUM, CHROMIUM_ARGS, ROOT, exception_texts, ser
 
 pytestmark = pytest.mark.browser
 SHOTS = ROOT / "test-output" / "screenshots"
+# `make screenshots` sets this to refresh the README's pictures (docs/screenshots/*.jpg).
+DOCS_SHOTS = os.environ.get("MML7_DOCS_SCREENSHOTS")
 
 
 def router_pages() -> list[tuple[str, str]]:
@@ -103,6 +105,10 @@ def test_page_in_browser(browser, app_url, url_path, script):
         action(page)
         wait_until_idle(page)
         page.screenshot(path=str(SHOTS / f"{url_path}.png"), full_page=True)
+        if DOCS_SHOTS:
+            Path(DOCS_SHOTS).mkdir(parents=True, exist_ok=True)
+            target = Path(DOCS_SHOTS) / f"{url_path}.jpg"
+            page.screenshot(path=str(target), full_page=True, type="jpeg", quality=70)
         assert exception_texts(page) == []
     finally:
         page.close()

@@ -54,6 +54,19 @@ class Strategy(enum.Enum):
     def label(self) -> str:
         return self.value
 
+    @property
+    def short(self) -> str:
+        """A few words, for a table cell or a chart title."""
+        return _SHORT[self]
+
+
+_SHORT = {
+    Strategy.TRAIN_HEAD: "train the head<br>(last MLP layers)",
+    Strategy.FINE_TUNE: "fine-tune<br>deeper layers",
+    Strategy.FROM_SCRATCH: "train from scratch",
+    Strategy.COLLECT_MORE_DATA: "collect more data",
+}
+
 
 @dataclass(frozen=True)
 class Advice:

@@ -33,7 +33,7 @@ def advice_table(advice: Advice, big_threshold: int, similarity_threshold: float
         figure.add_annotation(
             x=column + 0.5,
             y=row + 0.5,
-            text=("<b>" + strategy.value + "</b>") if lit else strategy.value,
+            text=("<b>" + strategy.short + "</b>") if lit else strategy.short,
             showarrow=False,
             font={"color": "white" if lit else "#37474f", "size": 14},
             width=180,
@@ -141,5 +141,7 @@ def learning_curve_chart(points: list[dict], strategy: Strategy) -> go.Figure:
     )
     figure.update_xaxes(title_text="training images")
     figure.update_yaxes(title_text="validation accuracy")
-    figure.update_layout(height=300, title=f"Learning curve: {strategy.value}", margin={"t": 40})
+    figure.update_layout(
+        height=300, title=f"Learning curve: {strategy.short.replace('<br>', ' ')}", margin={"t": 40}
+    )
     return figure

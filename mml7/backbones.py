@@ -23,6 +23,8 @@ Progress = Callable[[float, str], None]
 
 MIN_IMAGE_SIZE = 32  # keras.applications refuses smaller inputs
 MAX_IMAGE_SIZE = 512
+# Sizes at which keras.applications' MobileNets load a size-specific weights file.
+KERAS_SIZED_WEIGHTS = (128, 160, 192, 224)
 
 
 @dataclass(frozen=True)
@@ -176,11 +178,21 @@ def build_base(backbone: str, image_size: int, weights: str | None = "imagenet")
         if reason is not None:
             raise InputError(f"{backbone}: ImageNet weights unavailable ({reason}).")
     constructor = getattr(keras.applications, found.application)
+    size = int(image_size)
+    if weights == "imagenet" and size in KERAS_SIZED_WEIGHTS and size != 224:
+        # MobileNet(V2) at 128/160/192 px asks Keras for that size's own weights file,
+        # which an offline cache lacks. The convolutions do not depend on the size, so
+        # the 224 px weights (the file ``available_backbones`` checked) are copied in.
+        model = constructor(
+            weights=None, include_top=False, input_shape=(size, size, 3), **dict(found.kwargs)
+        )
+        reference = constructor(
+            weights="imagenet", include_top=False, input_shape=(224, 224, 3), **dict(found.kwargs)
+        )
+        model.set_weights(reference.get_weights())
+        return model
     return constructor(
-        weights=weights,
-        include_top=False,
-        input_shape=(int(image_size), int(image_size), 3),
-        **dict(found.kwargs),
+        weights=weights, include_top=False, input_shape=(size, size, 3), **dict(found.kwargs)
     )
 
 

@@ -56,3 +56,13 @@ def test_preprocess_maps_to_minus_one_one_and_bad_input_is_refused():
         backbones.extract_features(images, FAST, "block 99", image_size=32)
     with pytest.raises(InputError, match="unknown backbone"):
         backbones.extract_features(images, "VGG16", "last", image_size=32)
+
+
+def test_sizes_with_their_own_keras_weights_file_get_the_224_weights_offline():
+    if backbones.available_backbones()[FAST] is not None:
+        pytest.skip("MobileNet alpha 0.25 weights not here")
+    at_96 = backbones.build_base(FAST, 96)
+    at_128 = backbones.build_base(FAST, 128)  # Keras alone would fetch ..._128_tf_no_top.h5
+    assert at_128.input_shape == (None, 128, 128, 3)
+    for small, large in zip(at_96.get_weights(), at_128.get_weights(), strict=True):
+        np.testing.assert_array_equal(small, large)

@@ -43,7 +43,7 @@ backbone = top[1].selectbox(
     index=usable.index(backbones.DEFAULT_BACKBONE) if backbones.DEFAULT_BACKBONE in usable else 0,
     key="backbone",
 )
-image_size = top[2].selectbox("Input px", [32, 48, 64, 96, 128, 160], index=3, key="size")
+image_size = top[2].selectbox("Input px", [32, 48, 64, 96, 128, 160], index=2, key="size")
 big_threshold = top[3].slider(
     "Big data from (images per class)", 10, 2000, transfer.BIG_THRESHOLD, 10, key="big"
 )

@@ -398,6 +398,15 @@ def weights_path(mode: str, folder=None) -> Path:
     return Path(folder or WEIGHTS_DIR) / f"segmentation_{_check_mode(mode)}.weights.h5"
 
 
+def save_weights(model: keras.Model, path) -> None:
+    """Save the model's weights only: a compiled model's ``save_weights`` also stores the
+    optimizer's state (Adam's two moments), which triples the file for nothing we ship."""
+    # A model rebuilt from its config is uncompiled (``clone_model`` keeps the optimizer).
+    bare = keras.Model.from_config(model.get_config())
+    bare.set_weights(model.get_weights())
+    bare.save_weights(path)
+
+
 def shipped_summary(folder=None) -> dict:
     """The record ``python -m mml7 train segmentation`` wrote (metrics per mode), or {}."""
     path = Path(folder or WEIGHTS_DIR) / SUMMARY_FILE
@@ -486,7 +495,7 @@ def train_shipped(out_dir, seed: int = 0, quick: bool = False, progress: Progres
             progress=report,
             label="",
         )
-        model.save_weights(path)
+        save_weights(model, path)
         summary["modes"][mode] = model_row(model, history, test)
         (out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=1))
         if progress is not None:

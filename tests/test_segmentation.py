@@ -2,6 +2,7 @@
 
 import json
 
+import h5py
 import numpy as np
 import pytest
 from conftest import png_bytes, zip_bytes
@@ -169,6 +170,8 @@ def test_train_shipped_writes_weights_and_a_record(tmp_path, monkeypatch):
     assert calls[-1] == pytest.approx(1.0) and calls == sorted(calls)
     model = seg.pretrained("max", folder=tmp_path)
     assert model.predict(np.zeros((1, 16, 24, 3), "float32"), verbose=0).shape == (1, 16, 24, 4)
+    with h5py.File(seg.weights_path("max", tmp_path)) as weights:
+        assert "optimizer" not in weights  # shipped files hold the model's weights only
     # A second run finds the record and weights of the same configuration and resumes:
     # nothing is trained again, the rows are those measured before.
     again = seg.train_shipped(tmp_path, quick=True)

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench screenshots clean
+.PHONY: run test lint format bench screenshots deploy-check clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,17 @@ format: $(VENV)/.dev-installed
 # The README's pictures: every page in headless Chromium after its main control is used.
 screenshots: $(VENV)/.dev-installed
 	MML7_DOCS_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/test_browser.py -k test_page_in_browser
+
+# Does requirements.txt resolve to wheels on Community Cloud's Pythons (Linux x86-64)?
+# Asks PyPI (no install): one line per Python version, with the TensorFlow it would get.
+MANYLINUX := $(foreach tag,manylinux2014 manylinux_2_17 manylinux_2_27 manylinux_2_28 manylinux_2_31 manylinux_2_34,--platform $(tag)_x86_64)
+deploy-check: $(VENV)/.app-installed
+	for version in 3.11 3.12 3.13; do \
+	  $(PY) -m pip install -q --dry-run --ignore-installed --only-binary=:all: \
+	    --python-version $$version $(MANYLINUX) --target /tmp/mml7-deploy-check \
+	    -r requirements.txt --report /tmp/mml7-deploy-$$version.json || exit 1; \
+	  $(PY) -c "import json, sys; r = json.load(open(sys.argv[1])); print('Python', sys.argv[2], len(r['install']), 'packages, e.g.', *[i['metadata']['name'] + ' ' + i['metadata']['version'] for i in r['install'] if 'tensorflow' in i['metadata']['name']])" /tmp/mml7-deploy-$$version.json $$version; \
+	done
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/run_all.py

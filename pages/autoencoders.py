@@ -166,7 +166,10 @@ def denoising_tab():
     cols[1].metric("PSNR denoised", f"{ae.psnr(clean, denoised).mean():.2f} dB")
     rows = {"clean": clean[:10], "noisy": noisy[:10], "denoised": denoised[:10]}
     st.plotly_chart(figures.image_rows(rows))
-    table = app_cache.denoising_robustness(1000, (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6))
+    try:
+        table = app_cache.denoising_robustness(1000, (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6))
+    except InputError as error:
+        return st.error(str(error))
     title = "Robustness: mean PSNR vs Gaussian noise at test time (1,000 test images)"
     labels = {"value": "PSNR (dB)", "variable": ""}
     st.plotly_chart(

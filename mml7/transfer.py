@@ -435,6 +435,9 @@ def build_head(input_dim: int, num_classes: int, hidden_units: int = 64, dropout
     )
 
 
+SCRATCH_BN_MOMENTUM = 0.9  # BatchNormalization momentum of a from-scratch extractor
+
+
 def build_transfer_model(
     backbone: str,
     cut: str,
@@ -454,6 +457,13 @@ def build_transfer_model(
 
     extractor = backbones.build_truncated(backbone, cut, image_size, weights)
     extractor.trainable = weights is None
+    if weights is None:
+        # Keras's default BN momentum (0.99) needs ~500 steps for the moving statistics to
+        # leave their initial values; a from-scratch run here has a few dozen, so the
+        # validation score would measure that warm-up (chance level), not the network.
+        for layer in extractor.layers:
+            if isinstance(layer, layers.BatchNormalization):
+                layer.momentum = SCRATCH_BN_MOMENTUM
     inputs = keras.Input((image_size, image_size, 3))
     features = extractor(inputs, training=False if weights is not None else None)
     outputs = head(layers.GlobalAveragePooling2D()(features))

@@ -258,12 +258,12 @@ def prediction_grid(
 # key -> (column label, decimals shown)
 TABLE_COLUMNS = {
     "parameters": ("parameters", 0),
-    "activation_mib_per_image": ("activations MiB/image", 2),
-    "seconds_per_epoch": ("train s/epoch", 1),
-    "inference_ms_per_image": ("inference ms/image", 2),
-    "pixel_accuracy": ("pixel accuracy", 3),
+    "activation_mib_per_image": ("MiB/image", 2),
+    "seconds_per_epoch": ("s/epoch", 1),
+    "inference_ms_per_image": ("ms/image", 2),
+    "pixel_accuracy": ("pixel acc.", 3),
     "mean_iou": ("mean IoU", 3),
-    "boundary_f1": ("boundary F1 (2 px)", 3),
+    "boundary_f1": ("boundary F1", 3),
 }
 
 

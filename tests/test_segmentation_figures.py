@@ -44,6 +44,6 @@ def test_comparison_table_and_colours():
     rows = {"max": {"parameters": 10.0, "mean_iou": 0.81234, "seconds_per_epoch": 3.21}}
     table = figures.comparison_table(rows)
     assert table["unpooling"] == ["max"] and table["parameters"] == [10]
-    assert table["mean IoU"] == [0.812] and table["train s/epoch"] == [3.2]
-    assert table["pixel accuracy"] == [None]
+    assert table["mean IoU"] == [0.812] and table["s/epoch"] == [3.2]
+    assert table["pixel acc."] == [None]
     assert figures.colourise(np.array([[0, 1]])).shape == (1, 2, 3)

@@ -87,8 +87,34 @@ def use_similar(page) -> None:
     page.get_by_text("query: gallery #5", exact=False).wait_for(timeout=60_000)
 
 
+def main_text(page) -> str:
+    return page.locator('[data-testid="stMain"]').inner_text()
+
+
+def use_transfer(page) -> None:
+    """Move the big-data threshold to its far end: the advice is redrawn for it."""
+    page.get_by_text("Run the four strategies").wait_for(timeout=120_000)
+    before = main_text(page)
+    page.locator('.st-key-big input[type="range"]').press("End")
+    wait_until_idle(page)
+    assert main_text(page) != before
+
+
+def use_segmentation(page) -> None:
+    """Step-by-step tab: a new random 4x4 input redraws every unpooling."""
+    before = main_text(page)
+    seed = page.locator(".st-key-seg_seed input")
+    seed.fill("7")
+    seed.press("Enter")
+    wait_until_idle(page)
+    assert main_text(page) != before
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 2
+
+
 # url_path -> a function that uses the page's main control once and waits for its result.
 PAGE_ACTIONS = {
+    "transfer": use_transfer,
+    "segmentation": use_segmentation,
     "home": use_home,
     "autoencoders": use_autoencoders,
     "similar": use_similar,

@@ -551,6 +551,9 @@ def fit_head(
         optimizer=keras.optimizers.Adam(config.head_learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        # One compiled call per epoch: the head is tiny, so Keras's per-step dispatch
+        # (not arithmetic) is what a re-run costs.
+        steps_per_execution=max(1, math.ceil(len(train_features) / config.head_batch_size)),
     )
     head.fit(
         train_features,

@@ -27,3 +27,19 @@ def show_skipped(skipped: list[tuple[str, str]], limit: int = 20) -> None:
         )
         if len(skipped) > limit:
             st.caption(f"... and {len(skipped) - limit} more.")
+
+
+def use_router() -> None:
+    """Make sure this page runs inside streamlit_app.py's router (call it first thing).
+
+    An app with a ``pages/`` folder starts in Streamlit's legacy multipage mode until the
+    router has called ``st.navigation`` once; a server's first visitor arriving by a deep
+    link (``/autoencoders``) would get the bare page: raw file names in the sidebar, no page
+    config. This switches the mode off and reruns, so the router takes over. It uses a
+    Streamlit internal (``PagesManager``) because no public setting does this.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

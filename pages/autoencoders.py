@@ -10,6 +10,8 @@ from mml7 import DatasetUnavailable, InputError, svd
 from mml7 import autoencoder_figures as figures
 from mml7 import autoencoders as ae
 
+app_ui.use_router()
+
 UPLOAD = "upload an image"
 LATENT_MODELS = ["conv 2", "conv 16", "conv 32", "conv 64", "linear 2", "linear 32"]
 

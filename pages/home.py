@@ -7,6 +7,9 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 import app_cache
+import app_ui
+
+app_ui.use_router()
 
 st.title("mml7: transfer learning, other CNN tasks and autoencoders")
 st.markdown(

@@ -9,6 +9,8 @@ from mml7 import DatasetUnavailable, InputError
 from mml7 import segmentation as seg
 from mml7 import segmentation_figures as figures
 
+app_ui.use_router()
+
 st.title("Segmentation & unpooling")
 st.markdown(
     "**Semantic segmentation** gives every pixel a class with a per-pixel softmax. A plain "

@@ -7,6 +7,8 @@ import app_cache
 import app_ui
 from mml7 import DatasetUnavailable, InputError, similarity, similarity_figures
 
+app_ui.use_router()
+
 PER_PAGE, COLUMNS, UPLOAD = 24, 8, "Upload a zip"
 QUERY_COUNTS = {"1,000 queries": 1000, "every image (slower)": None}
 

@@ -9,6 +9,8 @@ import app_cache
 import app_ui
 from mml7 import DatasetUnavailable, InputError, backbones, transfer, transfer_figures
 
+app_ui.use_router()
+
 UPLOAD, PROBE_IMAGES = "Upload a zip", 500
 
 st.title("Transfer-learning advisor")

@@ -167,3 +167,22 @@ def test_five_sessions_at_once(browser, app_url):
     finally:
         for context in contexts:
             context.close()
+
+
+def test_deep_link_on_a_fresh_server(browser):
+    """The very first visitor of a new server, arriving at a page's own address, still
+    gets the router: the page titles in the sidebar and the wide layout."""
+    # Legacy mode answers addresses that equal a script's file name, e.g. /autoencoders.
+    url_path = next(url for url, script in PAGES[1:] if Path(script).stem == url)
+    with serve() as (base, _process):
+        page = open_page(browser, f"{base}/{url_path}")
+        try:
+            titles = page.eval_on_selector_all(
+                '[data-testid="stSidebarNavLink"]',
+                "links => links.map(link => link.innerText.split('\\n').pop())",
+            )
+            assert len(titles) == len(PAGES)
+            assert "Home" in titles  # the router's title, not the file name "home"
+            assert exception_texts(page) == []
+        finally:
+            page.close()

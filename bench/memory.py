@@ -85,7 +85,7 @@ def main() -> None:
     peak = max(row.get("peak_rss", row["rss"]) for row in rows)
     for row in rows:
         extra = f"  {row['seconds']:>5.1f} s" if "seconds" in row else ""
-        peak_so_far = f"  peak so far {row['peak_rss'] / 1e9:5.2f} GB" if 'peak_rss' in row else ''
+        peak_so_far = f"  peak so far {row['peak_rss'] / 1e9:5.2f} GB" if "peak_rss" in row else ""
         print(f"{row['step']:<32} rss {row['rss'] / 1e9:5.2f} GB{peak_so_far}{extra}")
     print(f"peak RSS {peak / 1e9:.2f} GB (target <= {TARGET_BYTES / 1e9:.1f} GB)")
     result = {

@@ -4,7 +4,8 @@ Each bench script is run as `python bench/NAME.py --json` in a process of its ow
 reports its figures as lines `RESULT {"figure": ..., "value": ..., "unit": ...,
 "target": ..., "ok": ...}`; everything else it prints is kept in bench/out/NAME.log.
 
-Usage: python bench/run_all.py [NAME ...]   (default: every bench)
+Usage: python bench/run_all.py [NAME ...]   (default: every bench; with names, only those
+are re-run and the other benches' rows of the previous RESULTS.md are kept)
 """
 
 from __future__ import annotations
@@ -77,6 +78,19 @@ def main() -> int:
         "| --- | --- | --- | --- | --- |",
     ]
     failed = 0
+    # Rows of benches not run this time are kept from the previous RESULTS.md.
+    ran = {script.stem for script in scripts}
+    previous = HERE / "RESULTS.md"
+    kept = []
+    if names and previous.exists():
+        kept = [
+            line
+            for line in previous.read_text().splitlines()
+            if line.startswith("| ")
+            and not line.startswith(("| bench |", "| --- |"))
+            and line.split("|")[1].strip() not in ran
+        ]
+    lines.extend(kept)
     for script in scripts:
         print(f"running {script.name} ...", flush=True)
         results, seconds, code = run(script)

@@ -186,3 +186,35 @@ def test_deep_link_on_a_fresh_server(browser):
             assert exception_texts(page) == []
         finally:
             page.close()
+
+
+CORRUPT = {"name": "broken.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n broken"}
+
+
+# url_path -> (steps that bring the page's upload widget up, that widget's key). The
+# uploads behind a select box (transfer, SVD photo) are covered by their pages' AppTests.
+UPLOADS = {
+    "similar": (lambda page: None, "query_upload"),
+    "segmentation": (
+        lambda page: (
+            page.get_by_role("tab", name="Segment your image").click(),
+            wait_until_idle(page),
+        ),
+        "seg_upload",
+    ),
+}
+
+
+@pytest.mark.parametrize("url_path", sorted(UPLOADS))
+def test_corrupt_upload_gets_a_message(browser, app_url, url_path):
+    """A corrupt file uploaded where the page takes files: a readable error, no traceback."""
+    page = open_page(browser, page_url(app_url, url_path))
+    try:
+        reveal, key = UPLOADS[url_path]
+        reveal(page)
+        page.locator(f".st-key-{key} input[type='file']").set_input_files(CORRUPT)
+        wait_until_idle(page)
+        page.locator('[data-testid="stAlertContentError"]').first.wait_for(timeout=60_000)
+        assert exception_texts(page) == []
+    finally:
+        page.close()

@@ -43,3 +43,14 @@ def use_router() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def lazy_tabs(tabs: dict, key: str) -> None:
+    """Tabs whose content is drawn only while open: ``tabs`` maps a title to a function
+    that draws it; closed tabs cost nothing on a rerun."""
+    for tab, draw in zip(
+        st.tabs(list(tabs), key=key, on_change="rerun"), tabs.values(), strict=True
+    ):
+        if tab.open:
+            with tab:
+                draw()

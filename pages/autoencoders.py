@@ -233,9 +233,4 @@ TABS = {
     "Latent space": latent_tab,
     "Morphing": morph_tab,
 }
-for tab, draw_tab in zip(
-    st.tabs(list(TABS), key="ae_tab", on_change="rerun"), TABS.values(), strict=True
-):
-    if tab.open:
-        with tab:
-            draw_tab()
+app_ui.lazy_tabs(TABS, key="ae_tab")

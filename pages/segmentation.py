@@ -169,9 +169,4 @@ TABS = {
     "Train and compare": compare_tab,
     "Segment your image": segment_tab,
 }
-for tab, draw_tab in zip(
-    st.tabs(list(TABS), key="seg_tab", on_change="rerun"), TABS.values(), strict=True
-):
-    if tab.open:
-        with tab:
-            draw_tab()
+app_ui.lazy_tabs(TABS, key="seg_tab")

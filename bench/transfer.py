@@ -2,10 +2,12 @@
 
 In one process, on 1,000 Fashion-MNIST training images (100 per class):
 
-- the page's "new head" step: ``transfer.fit_head`` with the default settings (30 epochs,
-  batch 32) on cached MobileNet (alpha 0.25, 96 px, last cut) features, median of
-  ``--repeats`` runs; target under 2 s. The baseline is re-extracting the features
-  (what a head change would cost without the cache), measured in the same process.
+- the page's "new head" step: ``transfer.fit_head`` with the default settings (40 epochs,
+  batch 128) on cached MobileNet (alpha 0.25, 96 px, last cut) features, median of
+  ``--repeats`` re-runs; target under 2 s. The first head of a shape in a process also
+  traces its training step: that first run is reported on its own. The baseline is
+  re-extracting the features (what a head change would cost without the cache),
+  measured in the same process.
 - extraction throughput, images/s (median of ``--repeats`` passes over 256 images after a
   warm-up pass), per available backbone, cut "last", and input size.
 
@@ -49,10 +51,12 @@ def main() -> None:
         timed(lambda: backbones.extract_features(dataset.images, config.backbone, "last", 96))
         for _ in range(max(2, args.repeats // 2))
     ]
-    head_s = [
-        timed(lambda: transfer.fit_head(features, dataset.labels, dataset.num_classes, config))
-        for _ in range(args.repeats)
-    ]
+
+    def head():
+        return transfer.fit_head(features, dataset.labels, dataset.num_classes, config)
+
+    first_s = timed(head)
+    head_s = [timed(head) for _ in range(args.repeats)]
     head_median, extract_median = statistics.median(head_s), statistics.median(extract_s)
     report = {
         "head_rerun": {
@@ -60,6 +64,7 @@ def main() -> None:
             "epochs": config.head_epochs,
             "median_s": head_median,
             "runs_s": head_s,
+            "first_run_s": first_s,
             "target_s": TARGET_S,
             "meets_target": head_median < TARGET_S,
             "baseline_reextract_median_s": extract_median,
@@ -91,11 +96,18 @@ def main() -> None:
         results = [
             {
                 "figure": f"head re-run on {head['images']:,} cached feature vectors "
-                f"({head['epochs']} epochs), median of {args.repeats}",
+                f"({head['epochs']} epochs), median of {args.repeats} re-runs",
                 "value": round(head["median_s"], 2),
                 "unit": "s",
                 "target": f"< {TARGET_S:.0f}",
                 "ok": head["meets_target"],
+            },
+            {
+                "figure": "the first head of that shape in the process (traces its step)",
+                "value": round(head["first_run_s"], 2),
+                "unit": "s",
+                "target": "",
+                "ok": None,
             },
             {
                 "figure": "re-extracting those features instead (baseline, same process)",
@@ -121,8 +133,9 @@ def main() -> None:
         return
     print(
         f"head re-run on {head['images']:,} cached feature vectors ({head['epochs']} epochs): "
-        f"median {head['median_s']:.2f} s over {args.repeats} runs "
-        f"({'meets' if head['meets_target'] else 'MISSES'} the {TARGET_S:.0f} s target); "
+        f"median {head['median_s']:.2f} s over {args.repeats} re-runs "
+        f"({'meets' if head['meets_target'] else 'MISSES'} the {TARGET_S:.0f} s target; "
+        f"first run, with tracing: {head['first_run_s']:.2f} s); "
         f"re-extracting instead: {head['baseline_reextract_median_s']:.2f} s "
         f"({head['speedup_vs_reextract']:.1f}x slower)"
     )

@@ -238,6 +238,67 @@ def test_fine_tuning_changes_only_the_unfrozen_blocks_and_keeps_bn_statistics():
     assert changed and changed <= set(unfrozen)
 
 
+def _blobs(n=240, dim=16, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, n)
+    centres = rng.normal(0, 3, (classes, dim))
+    return (centres[labels] + rng.normal(0, 1, (n, dim))).astype(np.float32), labels
+
+
+def test_fit_head_matches_keras_fit_on_full_batches():
+    """Same start, full-batch Adam, no dropout: the reused trainer gives the weights and
+    the per-epoch loss/accuracy that compiling and fitting the head with Keras gives."""
+    import keras
+
+    x, y = _blobs()
+    config = transfer.ExperimentConfig(
+        hidden_units=8, dropout=0.0, head_epochs=5, head_batch_size=len(x), seed=3
+    )
+    recorder = keras.callbacks.History()
+    ours = transfer.fit_head(x, y, 3, config, validation=(x[:50], y[:50]), callbacks=[recorder])
+    transfer._seed(config.seed)
+    reference = transfer.build_head(16, 3, 8, 0.0)
+    reference.compile(
+        keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    expected = reference.fit(
+        x, y, epochs=5, batch_size=len(x), validation_data=(x[:50], y[:50]), verbose=0
+    ).history
+    for mine, theirs in zip(ours.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-6)
+    assert set(recorder.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    for key in recorder.history:
+        np.testing.assert_allclose(recorder.history[key], expected[key], rtol=1e-4, atol=1e-6)
+
+
+def test_fit_head_learns_is_seeded_and_returns_independent_heads():
+    x, y = _blobs()
+    config = transfer.ExperimentConfig(hidden_units=16, head_epochs=30, head_batch_size=32)
+    first = transfer.fit_head(x, y, 3, config)
+    kept = [w.copy() for w in first.get_weights()]
+    again = transfer.fit_head(x, y, 3, config)
+    for a, b in zip(kept, again.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # same seed, same head
+    other = transfer.fit_head(x, y, 3, transfer.ExperimentConfig(**{**config.__dict__, "seed": 1}))
+    assert any(not np.allclose(a, b) for a, b in zip(kept, other.get_weights(), strict=True))
+    for a, b in zip(kept, first.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # later runs left the first head alone
+    assert transfer.accuracy(transfer.predict(first, x), y) > 0.9
+
+
+def test_fit_head_from_threads_gives_each_its_own_result():
+    from concurrent.futures import ThreadPoolExecutor
+
+    x, y = _blobs()
+    config = transfer.ExperimentConfig(hidden_units=16, head_epochs=10, head_batch_size=32)
+    alone = transfer.fit_head(x, y, 3, config).get_weights()
+    with ThreadPoolExecutor(4) as pool:
+        heads = list(pool.map(lambda _: transfer.fit_head(x, y, 3, config), range(4)))
+    for head in heads:
+        for a, b in zip(alone, head.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_split_is_stratified_and_refuses_single_images():
     labels = np.array([0] * 8 + [1] * 4)
     train, validation = transfer.split(labels, 0.25, seed=0)

@@ -6,13 +6,20 @@ import streamlit as st
 
 HERE = Path(__file__).parent
 
-# (script, title, icon, url_path); a page appears once its script exists.
+# (script, title, icon, url_path); a page appears once its script exists. Each url_path is
+# its script's file name: a server's first request runs in Streamlit's legacy pages/ mode,
+# which knows pages only by file name and shows "Page not found" for any other address.
 PAGES = [
     ("pages/home.py", "Home", ":material/home:", "home"),
-    ("pages/transfer_learning.py", "Transfer-learning advisor", ":material/school:", "transfer"),
+    (
+        "pages/transfer_learning.py",
+        "Transfer-learning advisor",
+        ":material/school:",
+        "transfer_learning",
+    ),
     ("pages/segmentation.py", "Segmentation & unpooling", ":material/grid_on:", "segmentation"),
     ("pages/autoencoders.py", "Autoencoders", ":material/compress:", "autoencoders"),
-    ("pages/similar_images.py", "Similar images", ":material/image_search:", "similar"),
+    ("pages/similar_images.py", "Similar images", ":material/image_search:", "similar_images"),
 ]
 
 st.set_page_config(page_title="mml7: transfer learning, segmentation, autoencoders", layout="wide")

@@ -386,6 +386,11 @@ def read_upload(
     try:
         image = _decode(data, channels, size)
     except _Unreadable as error:
+        if filename.lower().endswith(".zip"):
+            raise InputError(
+                f"'{filename}' is not a readable zip archive (damaged, cut short, or not a "
+                "zip file). Upload a .zip whose top-level folders are class names."
+            ) from None
         raise InputError(
             f"'{filename}' is neither a zip of class folders nor a readable image: {error}. "
             "Upload a PNG/JPEG image, or a .zip whose top-level folders are class names."

@@ -113,11 +113,11 @@ def use_segmentation(page) -> None:
 
 # url_path -> a function that uses the page's main control once and waits for its result.
 PAGE_ACTIONS = {
-    "transfer": use_transfer,
+    "transfer_learning": use_transfer,
     "segmentation": use_segmentation,
     "home": use_home,
     "autoencoders": use_autoencoders,
-    "similar": use_similar,
+    "similar_images": use_similar,
 }
 
 
@@ -169,52 +169,97 @@ def test_five_sessions_at_once(browser, app_url):
             context.close()
 
 
-def test_deep_link_on_a_fresh_server(browser):
-    """The very first visitor of a new server, arriving at a page's own address, still
-    gets the router: the page titles in the sidebar and the wide layout."""
-    # Legacy mode answers addresses that equal a script's file name, e.g. /autoencoders.
-    url_path = next(url for url, script in PAGES[1:] if Path(script).stem == url)
+@pytest.mark.parametrize("url_path", [url for url, _ in PAGES[1:]])
+def test_deep_link_on_a_fresh_server(browser, url_path):
+    """The very first visitor of a new server, arriving at a page's own address (a
+    bookmark, a shared link), gets that page in the router: the page titles in the
+    sidebar, and no "Page not found" dialog."""
     with serve() as (base, _process):
-        page = open_page(browser, f"{base}/{url_path}")
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            titles = page.eval_on_selector_all(
-                '[data-testid="stSidebarNavLink"]',
-                "links => links.map(link => link.innerText.split('\\n').pop())",
-            )
-            assert len(titles) == len(PAGES)
-            assert "Home" in titles  # the router's title, not the file name "home"
+            page.goto(f"{base}/{url_path}", wait_until="domcontentloaded", timeout=120_000)
+            page.wait_for_function(
+                """count => [...document.querySelectorAll('[data-testid="stSidebarNavLink"]')]
+                    .map(link => link.innerText.split('\\n').pop())
+                    .filter(title => title === 'Home').length === 1
+                    && document.querySelectorAll('[data-testid="stSidebarNavLink"]').length
+                    === count""",
+                arg=len(PAGES),
+                timeout=120_000,
+            )  # "Home" is the router's title; legacy mode would say "home"
+            active = page.locator('[data-testid="stSidebarNavLink"][aria-current="page"]')
+            assert active.count() == 1
+            assert active.get_attribute("href").rstrip("/").endswith(f"/{url_path}")
+            assert page.get_by_text("Page not found").count() == 0
             assert exception_texts(page) == []
         finally:
             page.close()
 
 
-CORRUPT = {"name": "broken.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n broken"}
+CORRUPT_IMAGE = {
+    "name": "broken.png",
+    "mimeType": "image/png",
+    "buffer": b"\x89PNG\r\n\x1a\n broken",
+}
+CORRUPT_ZIP = {"name": "broken.zip", "mimeType": "application/zip", "buffer": b"PK\x03\x04 broken"}
 
 
-# url_path -> (steps that bring the page's upload widget up, that widget's key). The
-# uploads behind a select box (transfer, SVD photo) are covered by their pages' AppTests.
+def choose(page, key: str, option: str) -> None:
+    """Pick ``option`` in the select box with widget key ``key`` (a React Aria combo box)."""
+    page.locator(f".st-key-{key} button[aria-haspopup='listbox']").click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_until_idle(page)
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+    wait_until_idle(page)
+
+
+# test id -> (url_path, steps that bring the upload widget up, that widget's key, the file):
+# every file uploader of every page.
 UPLOADS = {
-    "similar": (lambda page: None, "query_upload"),
+    "similar-query": ("similar_images", lambda page: None, "query_upload", CORRUPT_IMAGE),
+    "similar-gallery": (
+        "similar_images",
+        lambda page: choose(page, "gallery", "Upload a zip"),
+        "gallery_upload",
+        CORRUPT_ZIP,
+    ),
     "segmentation": (
-        lambda page: (
-            page.get_by_role("tab", name="Segment your image").click(),
-            wait_until_idle(page),
-        ),
+        "segmentation",
+        lambda page: open_tab(page, "Segment your image"),
         "seg_upload",
+        CORRUPT_IMAGE,
+    ),
+    "autoencoders-svd": (
+        "autoencoders",
+        lambda page: choose(page, "svd_photo", "upload an image"),
+        "svd_upload",
+        CORRUPT_IMAGE,
+    ),
+    "transfer": (
+        "transfer_learning",
+        lambda page: choose(page, "dataset", "Upload a zip"),
+        "upload",
+        CORRUPT_ZIP,
     ),
 }
 
 
-@pytest.mark.parametrize("url_path", sorted(UPLOADS))
-def test_corrupt_upload_gets_a_message(browser, app_url, url_path):
+@pytest.mark.parametrize("upload", sorted(UPLOADS))
+def test_corrupt_upload_gets_a_message(browser, app_url, upload):
     """A corrupt file uploaded where the page takes files: a readable error, no traceback."""
+    url_path, reveal, key, corrupt = UPLOADS[upload]
     page = open_page(browser, page_url(app_url, url_path))
     try:
-        reveal, key = UPLOADS[url_path]
         reveal(page)
-        page.locator(f".st-key-{key} input[type='file']").set_input_files(CORRUPT)
+        page.locator(f".st-key-{key} input[type='file']").set_input_files(corrupt)
         wait_until_idle(page)
-        page.locator('[data-testid="stAlertContentError"]').first.wait_for(timeout=60_000)
+        error = page.locator('[data-testid="stAlertContentError"]').first
+        error.wait_for(timeout=60_000)
+        page.screenshot(path=str(SHOTS / f"corrupt-upload-{upload}.png"), full_page=True)
+        assert corrupt["name"] in error.inner_text()  # the message names the file
         assert exception_texts(page) == []
     finally:
         page.close()

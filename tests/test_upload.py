@@ -124,6 +124,7 @@ def test_skips_with_reasons():
         ("photo.jpg", b"\xff\xd8\xff\xe0 truncated jpeg", "neither a zip"),
         ("bomb.png", fake_png_header(50_000, 50_000), "too large"),
         ("empty.zip", zip_bytes({}), "no readable image"),
+        ("broken.zip", b"PK\x03\x04 cut short", "not a readable zip archive"),
         ("junk.zip", zip_bytes({"a/readme.txt": b"x"}), "no readable image"),
     ],
 )

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
+import app_ui
+
 HERE = Path(__file__).parent
 
 # (script, title, icon, url_path); a page appears once its script exists. Each url_path is
@@ -22,6 +24,7 @@ PAGES = [
     ("pages/similar_images.py", "Similar images", ":material/image_search:", "similar_images"),
 ]
 
+app_ui.return_big_blocks_to_the_os()
 st.set_page_config(page_title="mml7: transfer learning, segmentation, autoencoders", layout="wide")
 pages = [
     st.Page(str(HERE / script), title=title, icon=icon, url_path=url_path, default=i == 0)

@@ -6,6 +6,7 @@ Chromium at /usr/bin/chromium and Playwright's Python package (no browser downlo
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
 import socket
@@ -25,6 +26,17 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def router_pages() -> list[tuple[str, str]]:
+    """(url_path, script) of every page streamlit_app.py's PAGES lists whose script
+    exists, read from the file (importing it would run the router)."""
+    tree = ast.parse((ROOT / "streamlit_app.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "PAGES":
+            entries = ast.literal_eval(node.value)
+            return [(url, script) for script, _, _, url in entries if (ROOT / script).exists()]
+    raise RuntimeError("streamlit_app.py has no PAGES list")
 
 
 def free_port() -> int:

@@ -80,3 +80,26 @@ def test_page_runs_offline_without_data(script, monkeypatch, tmp_path):
         data._fashion_mnist_uint8.cache_clear()
         resources.network_available.cache_clear()
         st.cache_data.clear()
+
+
+def test_big_freed_blocks_go_back_to_the_os_on_glibc():
+    import platform
+
+    import app_ui
+
+    applied = app_ui.return_big_blocks_to_the_os()
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert applied is True
+    else:
+        assert applied is False
+
+
+def test_every_page_address_is_its_script_name():
+    """A new server's first request runs in Streamlit's legacy pages/ mode, which finds a
+    deep-linked page only by file name (else a "Page not found" dialog)."""
+    from bench.served_app import router_pages
+
+    pages = router_pages()
+    assert len(pages) == 5
+    for url_path, script in pages:
+        assert url_path == Path(script).stem

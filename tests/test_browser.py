@@ -6,28 +6,25 @@ page checked for Streamlit exception blocks. Screenshots go to test-output/scree
 
 from __future__ import annotations
 
-import ast
 import os
 from pathlib import Path
 
 import pytest
 
-from bench.served_app import CHROMIUM, CHROMIUM_ARGS, ROOT, exception_texts, serve, wait_until_idle
+from bench.served_app import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    exception_texts,
+    router_pages,
+    serve,
+    wait_until_idle,
+)
 
 pytestmark = pytest.mark.browser
 SHOTS = ROOT / "test-output" / "screenshots"
 # `make screenshots` sets this to refresh the README's pictures (docs/screenshots/*.jpg).
 DOCS_SHOTS = os.environ.get("MML7_DOCS_SCREENSHOTS")
-
-
-def router_pages() -> list[tuple[str, str]]:
-    """(url_path, script) of every page the router lists whose script exists."""
-    tree = ast.parse((ROOT / "streamlit_app.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "PAGES":
-            entries = ast.literal_eval(node.value)
-            return [(url, script) for script, _, _, url in entries if (ROOT / script).exists()]
-    raise AssertionError("streamlit_app.py has no PAGES list")
 
 
 PAGES = router_pages()

@@ -43,6 +43,25 @@ def progress_callback(label: str) -> Callable[[float, str], None]:
     return report
 
 
+UPLOAD_ZIP = "Upload a zip"
+
+
+def dataset_or_zip(
+    column, label: str, names, key: str, upload_key: str
+) -> tuple[str, str | None, bytes | None]:
+    """A select box of built-in data sets plus "Upload a zip" (with its uploader) in
+    ``column``: (name, upload file name, upload bytes), the uploads None for a built-in
+    one. Stops the page, with a hint, while the zip is still to come."""
+    name = column.selectbox(label, [*names, UPLOAD_ZIP], key=key)
+    if name != UPLOAD_ZIP:
+        return name, None, None
+    file = column.file_uploader("Zip of class folders", type=["zip"], key=upload_key)
+    if file is None:
+        st.info("Upload a .zip whose top-level folders are class names (cats/1.jpg, ...).")
+        st.stop()
+    return name, file.name, file.getvalue()
+
+
 def show_skipped(skipped: list[tuple[str, str]], limit: int = 20) -> None:
     """List upload members that were not used, and why, without hiding the rest."""
     if not skipped:

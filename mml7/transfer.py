@@ -677,6 +677,38 @@ def fit_head(
     return head
 
 
+def fit_whole_model(
+    model,
+    learning_rate: float,
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    config: ExperimentConfig,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    callbacks: list | None = None,
+) -> None:
+    """Compile ``model`` (Adam at ``learning_rate``, sparse cross-entropy, accuracy) and
+    fit it on images: fine-tuning (b) and from scratch (c). Keras reads which layers are
+    trainable at compile time, so set them first."""
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    _seed(config.seed)
+    model.fit(
+        x,
+        y,
+        epochs=epochs,
+        batch_size=config.batch_size,
+        validation_data=validation,
+        callbacks=callbacks or [],
+        verbose=0,
+    )
+
+
 def predict(model, inputs: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Class probabilities, batched, no Keras progress bar."""
     return np.concatenate(
@@ -845,21 +877,16 @@ def run_experiments(
         config.backbone, config.cut, config.image_size, tuned_head
     )
     unfreeze_top_blocks(extractor, config.backbone, config.fine_tune_blocks)
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.head_learning_rate / 10),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    _seed(config.seed)
     recorder = callback(name_b, 0.25, 0.35, config.fine_tune_epochs)
-    model.fit(
+    fit_whole_model(
+        model,
+        config.head_learning_rate / 10,
         x_train,
         y_train,
-        epochs=config.fine_tune_epochs,
-        batch_size=config.batch_size,
-        validation_data=(x_val, y_val),
-        callbacks=[recorder],
-        verbose=0,
+        config.fine_tune_epochs,
+        config,
+        (x_val, y_val),
+        [recorder],
     )
     row(
         name_b,
@@ -881,20 +908,16 @@ def run_experiments(
     model, _ = build_transfer_model(
         config.backbone, config.cut, config.image_size, scratch_head, weights=None
     )
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.head_learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
     recorder = callback(name_c, 0.6, 0.35, config.scratch_epochs)
-    model.fit(
+    fit_whole_model(
+        model,
+        config.head_learning_rate,
         x_train,
         y_train,
-        epochs=config.scratch_epochs,
-        batch_size=config.batch_size,
-        validation_data=(x_val, y_val),
-        callbacks=[recorder],
-        verbose=0,
+        config.scratch_epochs,
+        config,
+        (x_val, y_val),
+        [recorder],
     )
     row(
         name_c,
@@ -953,7 +976,6 @@ def learning_curve(
     ``COLLECT_MORE_DATA`` is measured with the head on frozen features, the best one can
     do before collecting.
     """
-    import keras
 
     train, validation = split(dataset.labels, config.validation_fraction, config.seed)
     if config.max_train_images is not None:
@@ -993,18 +1015,8 @@ def learning_curve(
             if not scratch:
                 unfreeze_top_blocks(extractor, config.backbone, config.fine_tune_blocks)
             rate = config.head_learning_rate if scratch else config.head_learning_rate / 10
-            model.compile(
-                optimizer=keras.optimizers.Adam(rate),
-                loss="sparse_categorical_crossentropy",
-                metrics=["accuracy"],
-            )
-            model.fit(
-                x_subset,
-                y_subset,
-                epochs=config.scratch_epochs if scratch else config.fine_tune_epochs,
-                batch_size=config.batch_size,
-                verbose=0,
-            )
+            epochs = config.scratch_epochs if scratch else config.fine_tune_epochs
+            fit_whole_model(model, rate, x_subset, y_subset, epochs, config)
             score = accuracy(predict(model, x_val, 64), y_val)
         points.append({"fraction": fraction, "train_images": len(subset), "accuracy": score})
         if progress is not None:

@@ -9,7 +9,7 @@ from mml7 import DatasetUnavailable, InputError, similarity, similarity_figures
 
 app_ui.use_router()
 
-PER_PAGE, COLUMNS, UPLOAD = 24, 8, "Upload a zip"
+PER_PAGE, COLUMNS = 24, 8
 QUERY_COUNTS = {"1,000 queries": 1000, "every image (slower)": None}
 
 st.title("Similar images")
@@ -24,14 +24,9 @@ st.markdown(
 )
 
 top = st.columns([2, 2, 2, 1])
-name = top[0].selectbox("Gallery", [*similarity.GALLERIES, UPLOAD], key="gallery")
-upload_name = upload = None
-if name == UPLOAD:
-    file = top[0].file_uploader("Zip of class folders", type=["zip"], key="gallery_upload")
-    if file is None:
-        st.info("Upload a .zip whose top-level folders are class names (cats/1.jpg, ...).")
-        st.stop()
-    upload_name, upload = file.name, file.getvalue()
+name, upload_name, upload = app_ui.dataset_or_zip(
+    top[0], "Gallery", similarity.GALLERIES, "gallery", "gallery_upload"
+)
 try:
     gallery = app_cache.similarity_gallery(name, upload_name, upload)
 except (InputError, DatasetUnavailable) as error:

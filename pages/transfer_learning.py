@@ -11,7 +11,7 @@ from mml7 import DatasetUnavailable, InputError, backbones, transfer, transfer_f
 
 app_ui.use_router()
 
-UPLOAD, PROBE_IMAGES = "Upload a zip", 500
+PROBE_IMAGES = 500
 
 st.title("Transfer-learning advisor")
 st.markdown(
@@ -26,14 +26,9 @@ st.markdown(
 )
 
 top = st.columns([3, 3, 1, 2])
-name = top[0].selectbox("Data set", [*transfer.BUILTIN_DATASETS, UPLOAD], key="dataset")
-upload_name = upload = None
-if name == UPLOAD:
-    file = top[0].file_uploader("Zip of class folders", type=["zip"], key="upload")
-    if file is None:
-        st.info("Upload a .zip whose top-level folders are class names (cats/1.jpg, ...).")
-        st.stop()
-    upload_name, upload = file.name, file.getvalue()
+name, upload_name, upload = app_ui.dataset_or_zip(
+    top[0], "Data set", transfer.BUILTIN_DATASETS, "dataset", "upload"
+)
 reasons = backbones.available_backbones()
 usable = [name for name, reason in reasons.items() if reason is None]
 if not usable:

@@ -414,7 +414,7 @@ class ExperimentConfig:
     hidden_units: int = 64  # the MLP head's hidden layer
     dropout: float = 0.2  # before the head's output layer
     head_epochs: int = 40  # head on cached features (cheap)
-    head_batch_size: int = 128  # few steps per epoch: Keras's per-step cost dominates
+    head_batch_size: int = 32  # batches of 128 scored 0.05-0.15 lower (digits, Fashion-20)
     head_learning_rate: float = 1e-3  # Adam; fine-tuning uses a tenth of it
     fine_tune_blocks: int = 2  # the top N blocks unfrozen in (b)
     fine_tune_epochs: int = 3

@@ -3,7 +3,7 @@
 In one process, on 1,000 Fashion-MNIST training images (100 per class):
 
 - the page's "new head" step: ``transfer.fit_head`` with the default settings (40 epochs,
-  batch 128) on cached MobileNet (alpha 0.25, 96 px, last cut) features, median of
+  batch 32) on cached MobileNet (alpha 0.25, 96 px, last cut) features, median of
   ``--repeats`` re-runs; target under 2 s. The first head of a shape in a process also
   traces its training step: that first run is reported on its own. The baseline is
   re-extracting the features (what a head change would cost without the cache),

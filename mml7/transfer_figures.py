@@ -126,7 +126,13 @@ def verdict_chart(rows: list[dict], result: Verdict) -> go.Figure:
         )
     )
     figure.update_yaxes(range=[0, 1.1], title_text="validation accuracy")
-    figure.update_layout(height=320, title="Green: the advised strategy", margin={"t": 40})
+    advised = any(colour == LIT for colour in colours)
+    title = (
+        "Green: the advised strategy"
+        if advised
+        else "The advice was to collect more data: the learning curve judges it"
+    )
+    figure.update_layout(height=320, title=title, margin={"t": 40})
     return figure
 
 
@@ -139,8 +145,8 @@ def learning_curve_chart(points: list[dict], strategy: Strategy) -> go.Figure:
             text=[f"{p['fraction']:.0%}" for p in points],
         )
     )
-    figure.update_xaxes(title_text="training images")
-    figure.update_yaxes(title_text="validation accuracy")
+    figure.update_xaxes(title_text="training images", rangemode="tozero")
+    figure.update_yaxes(title_text="validation accuracy", range=[0, 1.05])
     figure.update_layout(
         height=300, title=f"Learning curve: {strategy.short.replace('<br>', ' ')}", margin={"t": 40}
     )

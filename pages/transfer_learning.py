@@ -112,8 +112,10 @@ if st.button("Run the four strategies", type="primary", key="run"):
         c: app_cache.transfer_features(*source, backbone, image_size, c)
         for c in dict.fromkeys((config.cut, config.ensemble_cut))
     }
-    report = app_ui.progress_callback("Training:")
-    live = st.empty()
+    running = st.empty()  # the bar and the live curves, cleared when the run is done
+    with running.container():
+        report = app_ui.progress_callback("Training:")
+        live = st.empty()
     seen: dict = {}
 
     def on_epoch(strategy, history):
@@ -129,7 +131,7 @@ if st.button("Run the four strategies", type="primary", key="run"):
     except InputError as error:
         st.error(str(error))
         st.stop()
-    live.empty()
+    running.empty()
     st.session_state.transfer_run = (run_key, result, curve)
 
 stored = st.session_state.get("transfer_run")
@@ -153,7 +155,16 @@ table = pd.DataFrame(result.rows).rename(
         "train_images": "training images",
     }
 )
-st.dataframe(table, hide_index=True, key="results")
+st.dataframe(
+    table,
+    hide_index=True,
+    key="results",
+    column_config={
+        "validation accuracy": st.column_config.NumberColumn(format="%.3f"),
+        "trainable parameters": st.column_config.NumberColumn(format="localized"),
+        "wall time (s)": st.column_config.NumberColumn(format="%.1f"),
+    },
+)
 st.plotly_chart(transfer_figures.training_curves(result.curves), key="curves")
 
 st.subheader("3. Verdict")

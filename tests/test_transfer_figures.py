@@ -1,0 +1,33 @@
+"""The verdict and learning-curve charts say what they show."""
+
+from mml7 import transfer, transfer_figures
+from mml7.transfer import Strategy
+
+ROWS = [
+    {"strategy": name, "validation_accuracy": accuracy}
+    for name, accuracy in zip(transfer.ROW_STRATEGY, (0.9, 0.95, 0.5, 0.92), strict=True)
+]
+
+
+def _verdict(advised: Strategy) -> transfer.Verdict:
+    return transfer.Verdict(advised, ROWS[1]["strategy"], 0.95, None, False, "")
+
+
+def test_verdict_chart_colours_the_advised_rows_or_says_there_are_none():
+    figure = transfer_figures.verdict_chart(ROWS, _verdict(Strategy.TRAIN_HEAD))
+    colours = list(figure.data[0].marker.color)
+    # (a) and (d) both train heads on frozen features.
+    assert [c == transfer_figures.LIT for c in colours] == [True, False, False, True]
+    assert "Green" in figure.layout.title.text
+    figure = transfer_figures.verdict_chart(ROWS, _verdict(Strategy.COLLECT_MORE_DATA))
+    assert transfer_figures.LIT not in list(figure.data[0].marker.color)
+    assert "collect more data" in figure.layout.title.text
+
+
+def test_learning_curve_chart_keeps_accuracy_on_its_scale():
+    points = [
+        {"fraction": f, "train_images": int(100 * f), "accuracy": 0.98} for f in (0.1, 0.5, 1.0)
+    ]
+    figure = transfer_figures.learning_curve_chart(points, Strategy.TRAIN_HEAD)
+    assert list(figure.data[0].y) == [0.98] * 3
+    assert tuple(figure.layout.yaxis.range) == (0, 1.05)

@@ -22,8 +22,9 @@ def return_big_blocks_to_the_os() -> bool:
     which big arrays come from the heap, whose freed space a process seldom gives back:
     the server's peak RSS grew with every page's transient arrays (images, features,
     pickled cache copies). Fixing the threshold, as MALLOC_MMAP_THRESHOLD_ would at start,
-    took the served app's peak over every page from 1.37-1.54 GB to 1.25 GB (two runs
-    each, bench/memory.py). Returns whether the setting was applied.
+    took the served app's peak over every page from 1.37-1.54 GB (three servers) to
+    1.24-1.27 GB (five servers, bench/memory.py). Called by the router, which runs before
+    every page. Returns whether the setting was applied.
     """
     name = ctypes.util.find_library("c")
     try:
@@ -85,7 +86,6 @@ def use_router() -> None:
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    return_big_blocks_to_the_os()
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()

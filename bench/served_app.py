@@ -30,12 +30,17 @@ CHROMIUM_ARGS = [
 
 def router_pages() -> list[tuple[str, str]]:
     """(url_path, script) of every page streamlit_app.py's PAGES lists whose script
-    exists, read from the file (importing it would run the router)."""
+    exists, read from the file (importing it would run the router). A page's url_path is
+    its script's file name, as the router sets it."""
     tree = ast.parse((ROOT / "streamlit_app.py").read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "PAGES":
             entries = ast.literal_eval(node.value)
-            return [(url, script) for script, _, _, url in entries if (ROOT / script).exists()]
+            return [
+                (Path(script).stem, script)
+                for script, _title, _icon in entries
+                if (ROOT / script).exists()
+            ]
     raise RuntimeError("streamlit_app.py has no PAGES list")
 
 

@@ -667,8 +667,12 @@ def fit_head(
     with loss, accuracy (and val_loss, val_accuracy with ``validation``). The same seed
     gives the same head.
     """
-    key = (int(train_features.shape[1]), int(num_classes), int(config.hidden_units))
-    key += (float(config.dropout),)
+    key = (
+        int(train_features.shape[1]),
+        int(num_classes),
+        int(config.hidden_units),
+        float(config.dropout),
+    )
     trainer = _head_trainer(key)
     with _HEAD_TRAINERS_LOCK:  # seeding is process-wide: one seeded build at a time
         _seed(config.seed)

@@ -92,14 +92,3 @@ def test_big_freed_blocks_go_back_to_the_os_on_glibc():
         assert applied is True
     else:
         assert applied is False
-
-
-def test_every_page_address_is_its_script_name():
-    """A new server's first request runs in Streamlit's legacy pages/ mode, which finds a
-    deep-linked page only by file name (else a "Page not found" dialog)."""
-    from bench.served_app import router_pages
-
-    pages = router_pages()
-    assert len(pages) == 5
-    for url_path, script in pages:
-        assert url_path == Path(script).stem

@@ -1,30 +1,14 @@
-"""mml7 dashboard: the router. Each page is a script in pages/."""
-
-from pathlib import Path
+"""mml7 dashboard: the router. The page list is app.registry.PAGES; each page is a script
+in pages/. Importing ``app`` keeps this router in charge of every page (app/router.py)."""
 
 import streamlit as st
 
-import app_ui
+from app import registry, router
 
-HERE = Path(__file__).parent
-
-# (script, title, icon); a page appears once its script exists. Its address is its
-# script's file name (/transfer_learning): a server's first request runs in Streamlit's
-# legacy pages/ mode, which knows pages only by file name and shows "Page not found" for
-# any other address.
-PAGES = [
-    ("pages/home.py", "Home", ":material/home:"),
-    ("pages/transfer_learning.py", "Transfer-learning advisor", ":material/school:"),
-    ("pages/segmentation.py", "Segmentation & unpooling", ":material/grid_on:"),
-    ("pages/autoencoders.py", "Autoencoders", ":material/compress:"),
-    ("pages/similar_images.py", "Similar images", ":material/image_search:"),
-]
-
-app_ui.return_big_blocks_to_the_os()
+router.return_big_blocks_to_the_os()
 st.set_page_config(page_title="mml7: transfer learning, segmentation, autoencoders", layout="wide")
 pages = [
-    st.Page(str(HERE / script), title=title, icon=icon, url_path=Path(script).stem, default=i == 0)
-    for i, (script, title, icon) in enumerate(PAGES)
-    if (HERE / script).exists()
+    st.Page(page.path, title=page.title, icon=page.icon, url_path=page.url_path, default=i == 0)
+    for i, page in enumerate(registry.pages())
 ]
 st.navigation(pages).run()

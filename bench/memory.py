@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.served_app import (  # noqa: E402
+from tests.helpers.served_app import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     exception_texts,

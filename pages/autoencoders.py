@@ -4,13 +4,12 @@ import numpy as np
 import plotly.express as px
 import streamlit as st
 
-import app_cache
-import app_ui
+from app import widgets
+from app.caches import autoencoders as cached
+from app.caches import common
 from mml7 import DatasetUnavailable, InputError, svd
 from mml7 import autoencoder_figures as figures
 from mml7 import autoencoders as ae
-
-app_ui.use_router()
 
 UPLOAD = "upload an image"
 LATENT_MODELS = ["conv 2", "conv 16", "conv 32", "conv 64", "linear 2", "linear 32"]
@@ -32,22 +31,22 @@ def svd_tab():
         "best rank-k approximation, stored in k(h + w + 1) numbers instead of h w."
     )
     left, right = st.columns([1, 2])
-    photo = left.selectbox("Photo", [*app_cache.sample_photos(), UPLOAD], key="svd_photo")
+    photo = left.selectbox("Photo", [*common.sample_photos(), UPLOAD], key="svd_photo")
     grey = left.toggle("Grey", key="svd_grey")
-    name = upload = None
+    upload = None
     if photo == UPLOAD:
         file = left.file_uploader("Image (PNG, JPEG, ...)", key="svd_upload")
         if file is None:
             return st.info("Upload an image to decompose.")
-        name, upload = file.name, file.getvalue()
+        upload = widgets.upload(file)
     try:
-        image = app_cache.svd_image(photo, name, upload, grey)
+        image = cached.svd_image(photo, upload, grey)
     except InputError as error:
         return st.error(str(error))
     height, width = image.shape[:2]
     k = left.slider("k (rank)", 1, min(height, width), min(20, height, width), key="svd_k")
     ks = [g for g in (1, 2, 10, 50) if g <= min(height, width)]
-    series = app_cache.svd_low_rank(photo, name, upload, grey, tuple(sorted({*ks, k})))
+    series = cached.svd_low_rank(photo, upload, grey, tuple(sorted({*ks, k})))
     approximation = series[k]
     error = svd.relative_error(image, approximation)
     left.metric("relative error ||X - X_k|| / ||X||", f"{error:.4f}")
@@ -57,20 +56,20 @@ def svd_tab():
     right.image(np.clip(approximation, 0, 1), caption=f"rank {k}", width="stretch")
     grid = np.stack([series[g] for g in ks])
     st.plotly_chart(figures.image_rows({"rank k": grid}, [f"k = {g}" for g in ks]))
-    values = app_cache.svd_spectrum(photo, name, upload, grey)
+    values = cached.svd_spectrum(photo, upload, grey)
     st.plotly_chart(figures.spectrum_figure(values, image, k))
 
 
 def fashion_test():
     try:
-        return app_cache.fashion_mnist("test")
+        return common.fashion_mnist("test")
     except DatasetUnavailable as error:
         st.error(str(error))
 
 
 def shipped(kind: str, code_size: int, noise_stddev: float = 0.2):
     try:
-        return app_cache.autoencoder(kind, code_size, noise_stddev)
+        return cached.autoencoder(kind, code_size, noise_stddev)
     except InputError as error:
         st.error(str(error))
 
@@ -82,7 +81,7 @@ def retrain(kind: str, code_size: int) -> None:
         epochs = st.number_input("epochs", 1, 30, 2, key=f"{kind}_epochs")
         if not st.button("Train", key=f"{kind}_train"):
             return
-        train = app_cache.fashion_mnist("train").images[:count]
+        train = common.fashion_mnist("train").images[:count]
         extra = {"data_mean": train.mean(0)} if kind == "linear" else {}
         model = ae.build_autoencoder(kind, code_size, **extra)
         chart, losses = st.empty(), []
@@ -91,15 +90,15 @@ def retrain(kind: str, code_size: int) -> None:
             losses.append(logs["loss"])
             chart.plotly_chart(px.line(y=losses, markers=True, labels={"x": "epoch", "y": "loss"}))
 
-        progress = app_ui.progress_callback("Training")
-        ae.train_autoencoder(model, train, int(epochs), progress=progress, on_epoch_end=draw)
-        test = app_cache.fashion_mnist("test").images[:2000]
+        with widgets.progress_bar("Training") as progress:
+            ae.train_autoencoder(model, train, int(epochs), progress=progress, on_epoch_end=draw)
+        test = common.fashion_mnist("test").images[:2000]
         st.success(f"Test MSE (2,000 test images): {ae.mse(test, model.reconstruct(test)):.5f}")
 
 
 def mse_chart(kind: str):
     """Test MSE of the shipped models beside PCA's, as measured when they were trained."""
-    models = app_cache.autoencoder_summary().get("models", {})
+    models = cached.summary().get("models", {})
     rows = sorted((m for m in models.values() if m["kind"] == kind), key=lambda m: m["code_size"])
     if not rows:
         return st.info("No training record; run `python -m mml7 train autoencoders`.")
@@ -130,7 +129,7 @@ def linear_tab():
     k = st.radio("code size k", sizes, index=2, horizontal=True, key="linear_k")
     if fashion_test() is None or (model := shipped("linear", k)) is None:
         return
-    angles = ae.principal_angles_to_pca(model, app_cache.fashion_pca())
+    angles = ae.principal_angles_to_pca(model, cached.fashion_pca())
     cols = st.columns(2)
     cols[0].metric("median principal angle to PCA's subspace", f"{np.median(angles):.2f} degrees")
     cols[1].metric("largest principal angle", f"{angles.max():.2f} degrees")
@@ -146,7 +145,7 @@ def deep_tab():
         return
     sample = test.images[:10]
     rows = {"input": sample, f"conv {k}": model.reconstruct(sample)}
-    rows[f"PCA {k}"] = app_cache.fashion_pca().reconstruct(sample, k)
+    rows[f"PCA {k}"] = cached.fashion_pca().reconstruct(sample, k)
     st.plotly_chart(figures.image_rows(rows))
     mse_chart("conv")
     retrain("conv", k)
@@ -169,7 +168,7 @@ def denoising_tab():
     rows = {"clean": clean[:10], "noisy": noisy[:10], "denoised": denoised[:10]}
     st.plotly_chart(figures.image_rows(rows))
     try:
-        table = app_cache.denoising_robustness(1000, (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6))
+        table = cached.denoising_robustness(1000, (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6))
     except InputError as error:
         return st.error(str(error))
     title = "Robustness: mean PSNR vs Gaussian noise at test time (1,000 test images)"
@@ -194,7 +193,7 @@ def latent_tab():
     dims = cols[3].radio("dimensions", [2, 3], horizontal=True, key="latent_dims")
     if fashion_test() is None or shipped(kind, int(size)) is None:
         return
-    st.iframe(app_cache.latent_scatter_html(kind, int(size), count, method, dims), height=620)
+    st.iframe(cached.latent_scatter_html(kind, int(size), count, method, dims), height=620)
     st.caption("Hover a point: its image shows top right. Colours are classes, which no model saw.")
 
 
@@ -206,9 +205,9 @@ def morph_tab():
             return
         images = test.images
     else:
-        images = app_cache.lfw_faces_28()[:100]  # the first 100 crops are faces
+        images = cached.lfw_faces_28()[:100]  # the first 100 crops are faces
         try:
-            model = app_cache.faces_autoencoder()
+            model = cached.faces_autoencoder()
         except InputError as error:
             return st.error(str(error))
     cols = st.columns(3)
@@ -233,4 +232,4 @@ TABS = {
     "Latent space": latent_tab,
     "Morphing": morph_tab,
 }
-app_ui.lazy_tabs(TABS, key="ae_tab")
+widgets.lazy_tabs(TABS, key="ae_tab")

@@ -1,15 +1,10 @@
 """Home: what each page teaches, and what this machine has."""
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
-import app_cache
-import app_ui
-
-app_ui.use_router()
+from app import registry
+from app.caches import common
 
 st.title("mml7: transfer learning, other CNN tasks and autoencoders")
 st.markdown(
@@ -17,46 +12,14 @@ st.markdown(
     "can run, measure and look at here."
 )
 
-HERE = Path(__file__).parent
-PAGES = [
-    (
-        "transfer_learning.py",
-        "Transfer-learning advisor",
-        "The lecture's 2x2 table (small/big data x similar/not similar to ImageNet), made "
-        "real: it measures your data set, runs the strategies (frozen extractor + new head, "
-        "fine-tuning, from scratch, an ensemble) and checks its own advice.",
-    ),
-    (
-        "segmentation.py",
-        "Segmentation & unpooling",
-        "Per-pixel classification with no pooling vs encoder-decoders that unpool by nearest "
-        "neighbour, max unpooling or transposed convolution: step by step on a 4x4 input, and "
-        "compared by IoU on real training runs.",
-    ),
-    (
-        "autoencoders.py",
-        "Autoencoders",
-        "Rank-k SVD of a photo, a linear autoencoder that *is* PCA, deep and denoising "
-        "autoencoders, the latent space and morphing between images.",
-    ),
-    (
-        "similar_images.py",
-        "Similar images",
-        "Nearest neighbours by codes, and how much better each representation retrieves than "
-        "raw pixels - learned without labels.",
-    ),
-]
 columns = st.columns(2)
-for i, (script, title, text) in enumerate(PAGES):
+for i, page in enumerate(p for p in registry.pages() if p.summary):
     with columns[i % 2].container(border=True):
-        st.markdown(f"**{title}**  \n{text}")
-        try:
-            st.page_link(str(HERE / script), label=f"Open {title}", icon=":material/arrow_forward:")
-        except StreamlitAPIException:  # run on its own, without the router's page list
-            st.caption(f"Open *{title}* from the sidebar.")
+        st.markdown(f"**{page.title}**  \n{page.summary}")
+        st.page_link(page.path, label=f"Open {page.title}", icon=":material/arrow_forward:")
 
 st.subheader("This machine")
-rows = app_cache.machine_status()
+rows = common.machine_status()
 colours = {"found": "#d4edda", "will download": "#fff3cd", "unavailable": "#f8d7da"}
 table = pd.DataFrame(
     {

@@ -3,13 +3,11 @@
 import numpy as np
 import streamlit as st
 
-import app_cache
-import app_ui
+from app import widgets
+from app.caches import segmentation as cached
 from mml7 import DatasetUnavailable, InputError
 from mml7 import segmentation as seg
 from mml7 import segmentation_figures as figures
-
-app_ui.use_router()
 
 st.title("Segmentation & unpooling")
 st.markdown(
@@ -61,7 +59,7 @@ def steps_tab():
 
 
 def shipped_rows() -> dict:
-    return app_cache.segmentation_summary().get("modes", {})
+    return cached.summary().get("modes", {})
 
 
 def show_results(rows: dict, images, truth, predictions: dict, class_names) -> None:
@@ -103,7 +101,7 @@ def retrain():
             train, test = training_data(dataset, int(count), file)
         except (DatasetUnavailable, InputError) as error:
             return st.error(str(error))
-        bars = {mode: app_ui.progress_callback(f"{mode}:") for mode in modes}
+        bars = {mode: widgets.progress_callback(f"{mode}:") for mode in modes}
 
         def progress(fraction, message):
             index = min(int(fraction * len(modes)), len(modes) - 1)
@@ -121,16 +119,16 @@ def compare_tab():
     if not rows:
         st.info(f"No shipped models yet. Train them with `{seg.TRAIN_COMMAND}`, or retrain below.")
     else:
-        config = app_cache.segmentation_summary()["config"]
+        config = cached.summary()["config"]
         st.markdown(
             f"Shipped models, each trained {config['epochs']} epochs on "
             f"{config['train_images']:,} generated 64 px scenes; scored on "
             f"{config['test_images']} held-out scenes. Same encoder for all four "
             "encoder-decoders; only the way back up differs."
         )
-        scenes = app_cache.segmentation_test_scenes(4)
+        scenes = cached.test_scenes(4)
         try:
-            predictions = {m: app_cache.segmentation_predictions(m, 4) for m in rows}
+            predictions = {m: cached.predictions(m, 4) for m in rows}
         except InputError as error:
             return st.error(str(error))
         show_results(rows, scenes.images, scenes.masks, predictions, scenes.class_names)
@@ -153,7 +151,7 @@ def segment_tab():
     if file is None:
         return right.info("Upload an image to segment it with the shipped model.")
     try:
-        image, mask = app_cache.segment_upload(mode, file.name, file.getvalue())
+        image, mask = cached.segment_upload(mode, widgets.upload(file))
     except InputError as error:
         return right.error(str(error))
     counts = np.bincount(mask.ravel(), minlength=4) / mask.size
@@ -169,4 +167,4 @@ TABS = {
     "Train and compare": compare_tab,
     "Segment your image": segment_tab,
 }
-app_ui.lazy_tabs(TABS, key="seg_tab")
+widgets.lazy_tabs(TABS, key="seg_tab")

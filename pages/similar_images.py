@@ -3,11 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-import app_cache
-import app_ui
+from app import widgets
+from app.caches import similarity as cached
 from mml7 import DatasetUnavailable, InputError, similarity, similarity_figures
-
-app_ui.use_router()
 
 PER_PAGE, COLUMNS = 24, 8
 QUERY_COUNTS = {"1,000 queries": 1000, "every image (slower)": None}
@@ -24,16 +22,16 @@ st.markdown(
 )
 
 top = st.columns([2, 2, 2, 1])
-name, upload_name, upload = app_ui.dataset_or_zip(
+name, upload = widgets.dataset_or_zip(
     top[0], "Gallery", similarity.GALLERIES, "gallery", "gallery_upload"
 )
 try:
-    gallery = app_cache.similarity_gallery(name, upload_name, upload)
+    gallery = cached.gallery(name, upload)
 except (InputError, DatasetUnavailable) as error:
     st.error(str(error))
     st.stop()
-source = (name, upload_name, upload)
-app_ui.show_skipped(gallery.skipped)
+source = (name, upload)
+widgets.show_skipped(gallery.skipped)
 
 status = {rep: similarity.representation_status(rep) for rep in similarity.REPRESENTATIONS}
 slow_ok = top[1].toggle(
@@ -64,7 +62,7 @@ st.session_state.setdefault("query", 0)
 st.session_state.setdefault("query_from", "gallery")
 st.session_state.query = min(st.session_state.query, len(gallery) - 1)
 try:
-    vectors = app_cache.similarity_vectors(representation, *source)
+    vectors = cached.vectors(representation, *source)
 except InputError as error:
     st.error(str(error))
     st.stop()
@@ -76,7 +74,7 @@ query_file = st.file_uploader(
     key="query_upload",
     on_change=lambda: st.session_state.update(query_from="upload"),
 )
-index = app_cache.similarity_index(representation, metric, algorithm, *source)
+index = cached.index(representation, metric, algorithm, *source)
 if query_file is not None and st.session_state.query_from == "upload":
     try:
         query_image = similarity.prepare_query(
@@ -85,7 +83,7 @@ if query_file is not None and st.session_state.query_from == "upload":
     except InputError as error:
         st.error(str(error))
         st.stop()
-    fitted = app_cache.similarity_representation(representation, *source)
+    fitted = cached.representation(representation, *source)
     distances, found = index.kneighbors(fitted.transform(query_image), int(k))
     title = f"uploaded {query_file.name}"
 else:
@@ -105,7 +103,7 @@ neighbours_column.image(
 )
 st.caption(f"Under each neighbour: its class · its {metric} distance to the query.")
 if algorithm == "hnsw":
-    recall = app_cache.similarity_recall(representation, metric, *source)
+    recall = cached.recall(representation, metric, *source)
     st.caption(f"HNSW (FAISS) recall@10 against exact search on this gallery: {recall:.3f}")
 
 pages = max(1, -(-len(gallery) // PER_PAGE))
@@ -124,10 +122,10 @@ st.subheader("Which representation retrieves best?")
 count_label = st.radio("Queries", list(QUERY_COUNTS), key="num_queries", horizontal=True)
 rows, probes = [], []
 for rep in usable:
-    app_cache.similarity_vectors(rep, *source)  # with a progress bar when new
-    scores = app_cache.similarity_scores(rep, metric, QUERY_COUNTS[count_label], *source)
+    cached.vectors(rep, *source)  # with a progress bar when new
+    scores = cached.scores(rep, metric, QUERY_COUNTS[count_label], *source)
     rows.append({"representation": rep, **scores})
-    for count, result in app_cache.similarity_probe(rep, *source).items():
+    for count, result in cached.probe(rep, *source).items():
         probes.append({"representation": rep, "labelled per class": str(count), **result})
 table = pd.DataFrame(rows).set_index("representation")
 left, right = st.columns(2)

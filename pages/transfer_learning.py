@@ -5,11 +5,9 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-import app_cache
-import app_ui
+from app import widgets
+from app.caches import transfer as cached
 from mml7 import DatasetUnavailable, InputError, backbones, transfer, transfer_figures
-
-app_ui.use_router()
 
 PROBE_IMAGES = 500
 
@@ -26,7 +24,7 @@ st.markdown(
 )
 
 top = st.columns([3, 3, 1, 2])
-name, upload_name, upload = app_ui.dataset_or_zip(
+name, upload = widgets.dataset_or_zip(
     top[0], "Data set", transfer.BUILTIN_DATASETS, "dataset", "upload"
 )
 reasons = backbones.available_backbones()
@@ -48,16 +46,16 @@ for other, reason in reasons.items():
     if reason is not None:
         st.caption(f"**{other}** is not selectable: {reason}.")
 
-source = (name, upload_name, upload)
+source = (name, upload)
 try:
-    dataset = app_cache.transfer_dataset(*source)
-    similarity = app_cache.transfer_similarity(*source)
+    dataset = cached.dataset(*source)
+    similarity = cached.imagenet_similarity(*source)
     advice = transfer.advise(dataset, similarity, big_threshold=big_threshold)
-    scores = app_cache.transfer_scores(*source, backbone, image_size, PROBE_IMAGES)
+    scores = cached.depth_scores(*source, backbone, image_size, PROBE_IMAGES)
 except (InputError, DatasetUnavailable) as error:
     st.error(str(error))
     st.stop()
-app_ui.show_skipped(dataset.skipped)
+widgets.show_skipped(dataset.skipped)
 cut = transfer.recommended_cut(scores)
 
 st.subheader("1. Measured inputs and the advice")
@@ -106,15 +104,15 @@ config = transfer.ExperimentConfig(
     ensemble_cut=transfer.ensemble_cut(scores, chosen_cut),
     max_train_images=int(max_train),
 )
-run_key = (source[0], upload_name, len(upload or b""), big_threshold, config)
+run_key = (name, upload and upload.digest, big_threshold, config)
 if st.button("Run the four strategies", type="primary", key="run"):
     features = {
-        c: app_cache.transfer_features(*source, backbone, image_size, c)
+        c: cached.features(*source, backbone, image_size, c)
         for c in dict.fromkeys((config.cut, config.ensemble_cut))
     }
     running = st.empty()  # the bar and the live curves, cleared when the run is done
     with running.container():
-        report = app_ui.progress_callback("Training:")
+        report = widgets.progress_callback("Training:")
         live = st.empty()
     seen: dict = {}
 

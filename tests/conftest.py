@@ -1,19 +1,16 @@
-"""Shared fixtures: small in-memory images and zips, and data-set availability."""
+"""Shared fixtures (helpers that are not fixtures live in tests/helpers/)."""
 
 from __future__ import annotations
 
-import io
 import os
-import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import png_bytes
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# app_cache.shared_resource records every shared object with a fingerprint (see below).
+# app.cache.shared_resource records every shared object with a fingerprint (see below).
 os.environ["MML7_CHECK_SHARED"] = "1"
 
 
@@ -24,24 +21,9 @@ def shared_resources_never_mutated():
     yield
     import sys
 
-    app_cache = sys.modules.get("app_cache")
-    if app_cache is not None:
-        assert app_cache.mutated_shared_resources() == [], "a page mutated a shared object"
-
-
-def png_bytes(array: np.ndarray, mode: str | None = None, fmt: str = "PNG") -> bytes:
-    """Encode a uint8/uint16 array (h, w) or (h, w, c) as an image file."""
-    buffer = io.BytesIO()
-    Image.fromarray(array, mode=mode).save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
-def zip_bytes(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, payload in members.items():
-            archive.writestr(name, payload)
-    return buffer.getvalue()
+    cache = sys.modules.get("app.cache")
+    if cache is not None:
+        assert cache.mutated_shared_resources() == [], "a page mutated a shared object"
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ import json
 import h5py
 import numpy as np
 import pytest
-from conftest import png_bytes, zip_bytes
 
 from mml7 import InputError, data
 from mml7 import segmentation as seg
+from tests.helpers import png_bytes, zip_bytes
 
 
 @pytest.fixture(scope="module")

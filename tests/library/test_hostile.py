@@ -9,13 +9,12 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import png_bytes, zip_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_upload import fake_png_header
 
 from mml7 import InputError
 from mml7.data import ImageDataset, read_upload
+from tests.helpers import fake_png_header, png_bytes, zip_bytes
 
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

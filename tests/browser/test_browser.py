@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.served_app import (
+from tests.helpers.served_app import (
     CHROMIUM,
     CHROMIUM_ARGS,
     ROOT,

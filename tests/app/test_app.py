@@ -5,10 +5,16 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parent.parent
-PAGE_SCRIPTS = sorted(
-    str(path) for path in (ROOT / "pages").glob("*.py") if not path.name.startswith("_")
-)
+from app import registry
+from tests.helpers import ROOT, open_page
+
+PAGE_NAMES = [page.url_path for page in registry.pages()]
+
+
+def test_registry_lists_every_page_script():
+    """A script in pages/ that the registry lacks would be unreachable (and untested)."""
+    scripts = sorted(path.name for path in (ROOT / "pages").glob("*.py"))
+    assert scripts == sorted(Path(page.script).name for page in registry.pages())
 
 
 def test_router_opens_home():
@@ -17,14 +23,14 @@ def test_router_opens_home():
     assert "mml7" in at.title[0].value
 
 
-@pytest.mark.parametrize("script", PAGE_SCRIPTS, ids=lambda s: Path(s).stem)
-def test_page_runs(script):
-    at = AppTest.from_file(script, default_timeout=300).run()
+@pytest.mark.parametrize("name", PAGE_NAMES)
+def test_page_runs(name):
+    at = open_page(name).run()
     assert not at.exception, [e.value for e in at.exception]
 
 
 def test_home_status_table_lists_resources():
-    at = AppTest.from_file(str(ROOT / "pages" / "home.py")).run()
+    at = open_page("home").run()
     table = at.dataframe[0].value
     assert {"Fashion-MNIST", "ImageNet MobileNet (alpha 1.0)"} <= set(table["resource"])
 
@@ -41,7 +47,7 @@ def test_home_offline_without_fashion_mnist(monkeypatch, tmp_path):
     resources.network_available.cache_clear()
     st.cache_data.clear()  # the status table is cached between reruns
     try:
-        at = AppTest.from_file(str(ROOT / "pages" / "home.py")).run()
+        at = open_page("home").run()
         assert not at.exception
         table = at.dataframe[0].value
         fashion = table[table["resource"] == "Fashion-MNIST"].iloc[0]
@@ -55,8 +61,8 @@ def test_home_offline_without_fashion_mnist(monkeypatch, tmp_path):
         st.cache_data.clear()
 
 
-@pytest.mark.parametrize("script", PAGE_SCRIPTS, ids=lambda s: Path(s).stem)
-def test_page_runs_offline_without_data(script, monkeypatch, tmp_path):
+@pytest.mark.parametrize("name", PAGE_NAMES)
+def test_page_runs_offline_without_data(name, monkeypatch, tmp_path):
     """No Fashion-MNIST anywhere and no network: every page still runs and explains."""
     import keras
     import streamlit as st
@@ -74,7 +80,7 @@ def test_page_runs_offline_without_data(script, monkeypatch, tmp_path):
     resources.network_available.cache_clear()
     st.cache_data.clear()
     try:
-        at = AppTest.from_file(script, default_timeout=300).run()
+        at = open_page(name).run()
         assert not at.exception, [e.value for e in at.exception]
     finally:
         data._fashion_mnist_uint8.cache_clear()
@@ -85,9 +91,9 @@ def test_page_runs_offline_without_data(script, monkeypatch, tmp_path):
 def test_big_freed_blocks_go_back_to_the_os_on_glibc():
     import platform
 
-    import app_ui
+    from app import router
 
-    applied = app_ui.return_big_blocks_to_the_os()
+    applied = router.return_big_blocks_to_the_os()
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert applied is True
     else:

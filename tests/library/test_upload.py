@@ -1,27 +1,14 @@
 """read_upload: every accepted form, every skip and every rejection, messages checked."""
 
 import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
-from conftest import png_bytes, zip_bytes
 from PIL import Image
 
 from mml7 import InputError
 from mml7.data import read_upload
-
-
-def fake_png_header(width: int, height: int) -> bytes:
-    """A PNG whose header claims width x height pixels (with no real pixel data)."""
-
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+from tests.helpers import fake_png_header, png_bytes, zip_bytes
 
 
 def grey(h=10, w=12, value=128):

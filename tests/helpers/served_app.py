@@ -1,12 +1,11 @@
 """Serve the app on a free local port and drive it in headless Chromium.
 
-Shared by the browser tests (tests/test_browser.py) and bench/memory.py. Needs Debian's
+Shared by the browser tests (tests/browser/) and bench/memory.py. Needs Debian's
 Chromium at /usr/bin/chromium and Playwright's Python package (no browser download).
 """
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import os
 import socket
@@ -16,7 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -29,19 +28,10 @@ CHROMIUM_ARGS = [
 
 
 def router_pages() -> list[tuple[str, str]]:
-    """(url_path, script) of every page streamlit_app.py's PAGES lists whose script
-    exists, read from the file (importing it would run the router). A page's url_path is
-    its script's file name, as the router sets it."""
-    tree = ast.parse((ROOT / "streamlit_app.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "PAGES":
-            entries = ast.literal_eval(node.value)
-            return [
-                (Path(script).stem, script)
-                for script, _title, _icon in entries
-                if (ROOT / script).exists()
-            ]
-    raise RuntimeError("streamlit_app.py has no PAGES list")
+    """(url_path, script) of every page of the registry whose script exists."""
+    from app import registry
+
+    return [(page.url_path, page.script) for page in registry.pages()]
 
 
 def free_port() -> int:

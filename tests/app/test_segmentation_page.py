@@ -2,23 +2,21 @@
 
 import base64
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import png_bytes
 from streamlit.testing.v1 import AppTest
 
-import app_cache
+from app.caches import segmentation as cached
 from mml7 import segmentation as seg
 from mml7 import segmentation_figures as figures
+from tests.helpers import open_page, png_bytes
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "segmentation.py")
 SHIPPED = all(seg.weights_path(mode).exists() for mode in seg.UNPOOLING_MODES)
 
 
 def open_tab(name: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=300)
+    at = open_page("segmentation", 300)
     at.session_state["seg_tab"] = name
     return at.run()
 
@@ -45,10 +43,10 @@ def z_of(chart: dict) -> np.ndarray:
 @pytest.fixture
 def no_weights(tmp_path, monkeypatch):
     """The page as a fresh checkout sees it before `python -m mml7 train segmentation`."""
-    monkeypatch.setattr(seg, "WEIGHTS_DIR", tmp_path)
-    app_cache.segmentation_summary.clear()
+    monkeypatch.setenv("MML7_WEIGHTS", str(tmp_path))
+    cached.summary.clear()
     yield
-    app_cache.segmentation_summary.clear()
+    cached.summary.clear()
 
 
 def test_steps_tab_typed_and_random_inputs():

@@ -1,17 +1,14 @@
 """The similar-images page (AppTest): queries by click and by upload, galleries, scores."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from conftest import png_bytes, zip_bytes
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "similar_images.py")
+from tests.helpers import open_page, png_bytes, zip_bytes
 
 
 def digits_page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=300)
+    at = open_page("similar_images", 300)
     at.session_state["gallery"] = "Digits (8x8)"
     return at.run()
 
@@ -76,7 +73,7 @@ def test_uploaded_zip_gallery():
         for name, base in (("red", (200, 30, 30)), ("blue", (30, 30, 200)))
         for i in range(15)
     }
-    at = AppTest.from_file(PAGE, default_timeout=300)
+    at = open_page("similar_images", 300)
     at.session_state["gallery"] = "Upload a zip"
     at.run()
     assert "Upload a .zip" in at.info[0].value
@@ -93,7 +90,7 @@ def test_uploaded_zip_gallery():
 
 
 def test_bad_zip_gallery_says_why():
-    at = AppTest.from_file(PAGE, default_timeout=300)
+    at = open_page("similar_images", 300)
     at.session_state["gallery"] = "Upload a zip"
     at.run()
     one = zip_bytes({"cats/1.png": png_bytes(np.zeros((5, 5, 3), np.uint8))})
@@ -134,7 +131,7 @@ def test_imagenet_features_on_request():
     name = "ImageNet MobileNet features"
     if similarity.representation_status(name) is not None:
         pytest.skip(similarity.representation_status(name))
-    at = AppTest.from_file(PAGE, default_timeout=300)
+    at = open_page("similar_images", 300)
     at.session_state["gallery"] = "LFW faces vs non-faces"  # 200 images: the cheapest
     at.run()
     assert name not in at.selectbox(key="representation").options  # off by default: slow

@@ -1,7 +1,6 @@
 """The Autoencoders page: every control, driven by key in AppTest, with the shipped models."""
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,13 +8,12 @@ from streamlit.testing.v1 import AppTest
 
 from mml7 import autoencoders as ae
 from mml7 import data, svd
-
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "autoencoders.py")
+from tests.helpers import open_page
 
 
 @pytest.fixture
 def page(fashion_available):
-    return AppTest.from_file(PAGE, default_timeout=300).run()
+    return open_page("autoencoders", 300).run()
 
 
 def open_tab(at, name: str) -> AppTest:
@@ -60,9 +58,9 @@ def test_svd_tab_shows_the_measured_error_and_storage(page):
 
 
 def test_svd_tab_upload_and_bad_upload():
-    from conftest import png_bytes
+    from tests.helpers import png_bytes
 
-    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    at = open_page("autoencoders", 300).run()
     at.selectbox(key="svd_photo").set_value("upload an image").run()
     gradient = np.add.outer(np.arange(30), np.arange(40)).astype(np.uint8) * 3
     at.file_uploader(key="svd_upload").set_value(("ramp.png", png_bytes(gradient), "image/png"))

@@ -3,11 +3,11 @@ scores and the probe on hand-made examples, representations and upload queries."
 
 import numpy as np
 import pytest
-from conftest import png_bytes, zip_bytes
 from sklearn.neighbors import NearestNeighbors
 
 from mml7 import InputError, similarity
 from mml7.similarity import SimilarImageIndex
+from tests.helpers import png_bytes, zip_bytes
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-import app_cache
+from app import cache as app_cache
 
 
 def make_model(width: int):

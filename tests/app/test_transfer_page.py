@@ -1,16 +1,13 @@
 """The transfer-learning page (AppTest): measured advice, the threshold, bad uploads, and the
 whole flow on LFW faces with the cached ImageNet MobileNet."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from conftest import png_bytes, zip_bytes
 from streamlit.testing.v1 import AppTest
 
 from mml7 import backbones, transfer
+from tests.helpers import open_page, png_bytes, zip_bytes
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "transfer_learning.py")
 pytestmark = pytest.mark.skipif(
     backbones.available_backbones()[backbones.DEFAULT_BACKBONE] is not None,
     reason="MobileNet weights not in the Keras cache",
@@ -18,7 +15,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def lfw_page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=600)
+    at = open_page("transfer_learning", 600)
     at.session_state["dataset"] = "LFW faces vs non-faces"
     at.session_state["size"] = 32
     return at.run()
@@ -57,7 +54,7 @@ def test_lfw_whole_flow_advice_depths_four_strategies_and_verdict():
 
 
 def test_one_class_upload_and_broken_zip_are_explained():
-    at = AppTest.from_file(PAGE, default_timeout=300)
+    at = open_page("transfer_learning", 300)
     at.session_state["dataset"] = "Upload a zip"
     at.run()
     assert any("Upload a .zip" in i.value for i in at.info)

@@ -1,0 +1,109 @@
+"""Autoencoders and SVD: shipped models, PCA, projections, robustness, low-rank images."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.cache import Upload, cached_data, shared_resource
+from app.caches.common import fashion_mnist, sample_photos
+from mml7 import data
+
+
+@shared_resource(max_entries=12)
+def autoencoder(kind: str, code_size: int, noise_stddev: float = 0.2):
+    """A shipped autoencoder (mml7.autoencoders.pretrained); never mutated by pages."""
+    from mml7 import autoencoders
+
+    return autoencoders.pretrained(kind, code_size, noise_stddev)
+
+
+@shared_resource(max_entries=1)
+def faces_autoencoder():
+    from mml7 import autoencoders
+
+    return autoencoders.pretrained_faces()
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def lfw_faces_28():
+    from mml7 import autoencoders
+
+    return autoencoders.lfw_faces_28()
+
+
+@st.cache_data(max_entries=1, show_spinner="Fitting PCA to the 60,000 training images...")
+def fashion_pca(max_k: int = 64):
+    from mml7 import autoencoders
+
+    return autoencoders.fit_pca(fashion_mnist("train").images, max_k)
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def summary() -> dict:
+    """The record ``python -m mml7 train autoencoders`` wrote: epochs, losses, test MSEs."""
+    from mml7 import shipped
+
+    return shipped.summary("autoencoders")
+
+
+@st.cache_data(max_entries=8, show_spinner="Encoding the test images...")
+def projection(kind: str, code_size: int, count: int, method: str, dims: int):
+    from mml7 import autoencoders
+
+    codes = autoencoder(kind, code_size).encode(fashion_mnist("test").images[:count])
+    return autoencoders.project_codes(codes, method, dims)
+
+
+@st.cache_data(max_entries=8, show_spinner="Drawing the latent space...")
+def latent_scatter_html(kind: str, code_size: int, count: int, method: str, dims: int) -> str:
+    from mml7 import autoencoder_figures
+
+    test = fashion_mnist("test")
+    points = projection(kind, code_size, count, method, dims)
+    title = f"{kind} autoencoder, code {code_size}, {method if code_size > dims else 'codes'}"
+    figure = autoencoder_figures.latent_scatter(
+        points, test.labels[:count], test.class_names, test.images[:count], title
+    )
+    return autoencoder_figures.latent_scatter_html(figure)
+
+
+@st.cache_data(max_entries=2, show_spinner="Denoising at each noise level...")
+def denoising_robustness(count: int, stddevs: tuple) -> dict:
+    from mml7 import autoencoder_figures, autoencoders
+
+    models = {
+        f"trained at {s}": autoencoder("denoising", 64, s)
+        for s in autoencoders.SHIPPED_NOISE_STDDEVS
+    }
+    images = fashion_mnist("test").images[:count]
+    return autoencoder_figures.robustness_table(models, images, stddevs)
+
+
+@cached_data(max_entries=4, show_spinner=False)
+def svd_image(photo: str, upload: Upload | None, grey: bool):
+    """A bundled photo by name, or the uploaded image, as float32 (h, w, c), at most
+    ``svd.MAX_SIDE`` pixels on its longer side."""
+    from mml7 import svd
+
+    if upload is not None:
+        image = data.read_upload(
+            upload.name, upload.data, image_size=None, channels=1 if grey else 3
+        )
+        return svd.fit_within(image.images[0])
+    image = sample_photos()[photo]
+    return svd.fit_within(image.mean(axis=-1, keepdims=True) if grey else image)
+
+
+@cached_data(max_entries=4, show_spinner="Computing the singular values...")
+def svd_spectrum(photo: str, upload: Upload | None, grey: bool):
+    from mml7 import svd
+
+    return svd.singular_values(svd_image(photo, upload, grey), max_values=500)
+
+
+@cached_data(max_entries=24, show_spinner=False)
+def svd_low_rank(photo: str, upload: Upload | None, grey: bool, ks: tuple) -> dict:
+    """{k: rank-k approximation} for each k in ``ks``, from one SVD per channel."""
+    from mml7 import svd
+
+    return svd.low_rank_approximations(svd_image(photo, upload, grey), ks)

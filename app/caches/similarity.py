@@ -1,0 +1,65 @@
+"""Similar images: galleries, fitted representations, vectors, indexes and scores.
+
+A gallery is (name, upload): a menu name, or "Upload a zip" with the uploaded zip.
+"""
+
+from __future__ import annotations
+
+from app.cache import Upload, cached_data, shared_resource
+from app.widgets import progress_bar
+from mml7 import data, similarity
+
+
+@cached_data(max_entries=4, show_spinner="Loading the gallery...")
+def gallery(name: str, upload: Upload | None = None) -> data.ImageDataset:
+    if upload is not None:
+        return similarity.read_gallery_upload(upload.name, upload.data)
+    return similarity.load_gallery(name)
+
+
+@shared_resource(max_entries=8, show_spinner="Preparing the representation...")
+def representation(kind: str, name: str, upload: Upload | None = None) -> similarity.Representation:
+    """The representation fitted on the gallery (PCA; loaded encoder); never mutated."""
+    return similarity.fit_representation(kind, gallery(name, upload).images)
+
+
+@cached_data(max_entries=12, show_spinner=False)
+def vectors(kind: str, name: str, upload: Upload | None = None):
+    """The gallery's vectors, with a progress bar while they are computed."""
+    images = gallery(name, upload).images
+    fitted = representation(kind, name, upload)
+    with progress_bar(f"{kind} of {len(images):,} images:") as progress:
+        return fitted.transform(images, progress)
+
+
+@shared_resource(max_entries=8, show_spinner="Indexing the gallery...")
+def index(
+    kind: str, metric: str, algorithm: str, name: str, upload: Upload | None = None
+) -> similarity.SimilarImageIndex:
+    found = vectors(kind, name, upload)
+    return similarity.SimilarImageIndex(metric=metric, algorithm=algorithm).fit(found)
+
+
+@cached_data(max_entries=32, show_spinner=False)
+def scores(kind: str, metric: str, num_queries: int, name: str, upload: Upload | None = None):
+    """Precision@k and mAP, leave-one-out, on the same ``num_queries`` queries (seed 0)."""
+    labels = gallery(name, upload).labels
+    queries = similarity.query_sample(len(labels), num_queries, seed=0)
+    return similarity.retrieval_scores(
+        vectors(kind, name, upload), labels, metric, query_indices=queries
+    )
+
+
+@cached_data(max_entries=16, show_spinner=False)
+def probe(kind: str, name: str, upload: Upload | None = None) -> dict:
+    """Few-label probe inside the gallery: labelled images drawn from it, tested on the rest."""
+    labels = gallery(name, upload).labels
+    return similarity.few_label_probe(
+        vectors(kind, name, upload), labels, per_class=(10, 100), repeats=3
+    )
+
+
+@cached_data(max_entries=8, show_spinner="Measuring approximate search against exact...")
+def recall(kind: str, metric: str, name: str, upload: Upload | None = None) -> float:
+    """recall@10 of the HNSW index against exact search, on up to 1,000 gallery queries."""
+    return similarity.hnsw_recall(vectors(kind, name, upload), metric, num_queries=1000)

@@ -1,0 +1,66 @@
+"""Transfer learning: data sets, frozen features, ImageNet similarity, per-depth scores.
+
+A data set is (name, upload): a built-in name, or "Upload a zip" with the uploaded zip.
+Features are cached per (data set, backbone, input size, cut, subsample), so a new head or
+new experiment settings never re-extract them.
+"""
+
+from __future__ import annotations
+
+from app.cache import Upload, cached_data
+from app.widgets import progress_bar
+from mml7 import data
+
+
+@cached_data(max_entries=4, show_spinner="Loading the data set...")
+def dataset(name: str, upload: Upload | None = None) -> data.ImageDataset:
+    from mml7 import transfer
+
+    if upload is not None:
+        return data.read_upload(upload.name, upload.data, image_size=96, min_classes=2)
+    return transfer.load_dataset(name)
+
+
+@cached_data(max_entries=32, show_spinner=False)
+def features(
+    name: str,
+    upload: Upload | None,
+    backbone: str,
+    image_size: int,
+    cut: str,
+    max_images: int | None = None,
+):
+    """Frozen features (n, d) of the data set (or of its stratified ``max_images``
+    subsample, seed 0), with a progress bar."""
+    from mml7 import backbones, transfer
+
+    found = dataset(name, upload)
+    picked = transfer.sample_indices(found.labels, max_images, seed=0)
+    label = f"{backbone} features at {cut} ({len(picked):,} images, {image_size} px):"
+    with progress_bar(label) as progress:
+        return backbones.extract_features(
+            found.images[picked], backbone, cut, image_size, progress=progress
+        )
+
+
+@cached_data(max_entries=8, show_spinner="Asking the ImageNet classifier...")
+def imagenet_similarity(name: str, upload: Upload | None) -> float:
+    from mml7 import transfer
+
+    return transfer.imagenet_similarity(dataset(name, upload).images, max_images=64, seed=0)
+
+
+@cached_data(max_entries=16, show_spinner="Probing each depth...")
+def depth_scores(
+    name: str, upload: Upload | None, backbone: str, image_size: int, max_images: int
+) -> list:
+    """Linear probe and LogME per cut depth, on a stratified subsample (seed 0)."""
+    from mml7 import backbones, transfer
+
+    found = dataset(name, upload)
+    picked = transfer.sample_indices(found.labels, max_images, seed=0)
+    by_cut = {
+        cut: features(name, upload, backbone, image_size, cut, max_images)
+        for cut in backbones.spec(backbone).cut_names
+    }
+    return transfer.transferability(by_cut, found.labels[picked])

@@ -1,0 +1,60 @@
+"""Process set-up for the served app, and the one place that touches Streamlit internals."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+MMAP_THRESHOLD_BYTES = 1 << 20
+
+
+def keep_router_in_charge() -> bool:
+    """Let ``streamlit_app.py``'s ``st.navigation`` run every page, even a fresh server's
+    first visitor's deep link (``/autoencoders``). Returns whether it had to step in.
+
+    Why: Streamlit decides once per process, when the first session starts, whether the
+    app is a legacy multipage app: it is when a ``pages/`` folder sits beside the entry
+    point (``PagesManager.uses_pages_directory``). In that mode the first run executes the
+    requested page script directly, not the entry point, so the router's page list, titles
+    and page config are missing; only ``st.navigation`` switches the mode off, and it runs
+    in the router. No configuration option, ``st.navigation`` argument or public API does
+    this (Streamlit 1.67), and the project's layout keeps ``pages/``. So: when the mode is
+    still on, switch it off and rerun, and the rerun goes through the router.
+
+    Guarded: a Streamlit without that attribute degrades to its own behaviour (the legacy
+    first run) instead of failing. tests/browser/ has the fresh-server deep-link test that
+    fails without this.
+    """
+    import sys
+
+    pages_manager = sys.modules.get("streamlit.runtime.pages_manager")  # loaded by a server
+    PagesManager = getattr(pages_manager, "PagesManager", None)  # noqa: N806
+    if getattr(PagesManager, "uses_pages_directory", None) is not True:
+        return False
+    PagesManager.uses_pages_directory = False
+    import streamlit as st
+
+    st.rerun()
+    return True  # not reached: st.rerun() ends this run
+
+
+@functools.cache
+def return_big_blocks_to_the_os() -> bool:
+    """Serve every allocation of 1 MiB or more with its own mmap (glibc only; a no-op
+    elsewhere), so a freed array goes back to the OS at once.
+
+    glibc raises its mmap threshold each time a big block is freed (up to 32 MiB), after
+    which big arrays come from the heap, whose freed space a process seldom gives back: the
+    server's peak RSS grew with every page's transient arrays (images, features, pickled
+    cache copies). Fixing the threshold is what ``MALLOC_MMAP_THRESHOLD_`` would do at
+    start; bench/memory.py measures the effect. Called by the router, which runs before
+    every page. Returns whether the setting was applied.
+    """
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+    except (OSError, AttributeError, TypeError):  # no glibc (macOS, Windows, musl)
+        return False

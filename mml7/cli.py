@@ -23,36 +23,23 @@ def _add_status(subparsers) -> None:
     parser.set_defaults(handler=_status)
 
 
-# `python -m mml7 train TARGET` -> "module:function"; the function is called as
-# fn(out_dir=Path, seed=int, quick=bool, progress=callable) and returns a summary dict that
-# is printed. It writes the shipped weights of TARGET into out_dir (default mml7/weights).
-TRAIN_TARGETS = {
-    "segmentation": "mml7.segmentation:train_shipped",
-    "autoencoders": "mml7.autoencoders:train_shipped",
-}
-
-
 def _train(args: argparse.Namespace) -> int:
-    import importlib
     import json
-    from pathlib import Path
 
-    module_name, function_name = TRAIN_TARGETS[args.target].split(":")
-    train = getattr(importlib.import_module(module_name), function_name)
+    from mml7 import progress, shipped
 
-    def progress(fraction: float, message: str = "") -> None:
-        print(f"[{fraction:6.1%}] {message}", flush=True)
-
-    out_dir = Path(args.out) if args.out else Path(__file__).parent / "weights"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    summary = train(out_dir=out_dir, seed=args.seed, quick=args.quick, progress=progress)
-    print(json.dumps(summary, indent=2, default=str))
+    record = shipped.train(
+        args.target, args.out, seed=args.seed, quick=args.quick, progress=progress.printer()
+    )
+    print(json.dumps(record, indent=2, default=str))
     return 0
 
 
 def _add_train(subparsers) -> None:
+    from mml7 import shipped
+
     parser = subparsers.add_parser("train", help="train the shipped demo models (reproducible)")
-    parser.add_argument("target", choices=sorted(TRAIN_TARGETS))
+    parser.add_argument("target", choices=shipped.FAMILIES)
     parser.add_argument("--out", help="folder for the weights (default: mml7/weights)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="tiny run, to check the pipeline")

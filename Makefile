@@ -35,7 +35,7 @@ format: $(VENV)/.dev-installed
 
 # The README's pictures: every page in headless Chromium after its main control is used.
 screenshots: $(VENV)/.dev-installed
-	MML7_DOCS_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/test_browser.py -k test_page_in_browser
+	MML7_DOCS_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/browser/test_browser.py -k test_page_in_browser
 
 # Does requirements.txt resolve to wheels on Community Cloud's Pythons (Linux x86-64)?
 # Asks PyPI (no install): one line per Python version, with the TensorFlow it would get.

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SKIP = {"run_all.py", "served_app.py", "__init__.py"}
+SKIP = {"run_all.py", "__init__.py"}
 
 
 def machine() -> str:

@@ -42,3 +42,22 @@ def test_fingerprint_of_plain_objects():
     assert app_cache.fingerprint(index) == before
     index.vectors_[0, 0] = 99
     assert app_cache.fingerprint(index) != before
+
+
+def test_uploads_are_keyed_by_their_digest_not_their_bytes():
+    from app.cache import Upload, cached_data
+
+    calls = []
+
+    @cached_data(max_entries=4)
+    def size(upload: Upload) -> int:
+        calls.append(upload.name)
+        return len(upload.data)
+
+    first = Upload.of("a.zip", b"x" * 10)
+    assert size(first) == 10 and size(Upload.of("a.zip", b"x" * 10)) == 10
+    assert len(calls) == 1  # same bytes, same digest: one computation
+    # The key is the digest: bytes that differ behind an equal digest are not read again.
+    assert size(Upload("a.zip", first.digest, b"")) == 10 and len(calls) == 1
+    assert size(Upload.of("a.zip", b"y" * 12)) == 12 and len(calls) == 2
+    size.clear()

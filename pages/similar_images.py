@@ -1,11 +1,11 @@
 """Similar images: nearest neighbours in code space, and which representation retrieves best."""
 
-import pandas as pd
 import streamlit as st
 
 from app import widgets
 from app.caches import similarity as cached
-from mml7 import DatasetUnavailable, InputError, similarity, similarity_figures
+from mml7 import DatasetUnavailable, InputError, similarity
+from mml7.plots import similarity as figures
 
 PER_PAGE, COLUMNS = 24, 8
 QUERY_COUNTS = {"1,000 queries": 1000, "every image (slower)": None}
@@ -21,9 +21,9 @@ st.markdown(
     "used a label to learn."
 )
 
-top = st.columns([2, 2, 2, 1])
+gallery_column, representation_column, search_column, count_column = st.columns([2, 2, 2, 1])
 name, upload = widgets.dataset_or_zip(
-    top[0], "Gallery", similarity.GALLERIES, "gallery", "gallery_upload"
+    gallery_column, "Gallery", similarity.GALLERIES, "gallery", "gallery_upload"
 )
 try:
     gallery = cached.gallery(name, upload)
@@ -34,7 +34,7 @@ source = (name, upload)
 widgets.show_skipped(gallery.skipped)
 
 status = {rep: similarity.representation_status(rep) for rep in similarity.REPRESENTATIONS}
-slow_ok = top[1].toggle(
+slow_ok = representation_column.toggle(
     "Include ImageNet features (slow)",
     key="imagenet",
     help="MobileNet (alpha 0.25) at 96 px: about 20 s per 10,000 images on 2 free cores.",
@@ -44,11 +44,11 @@ usable = [
     for rep, reason in status.items()
     if reason is None and (slow_ok or not similarity.REPRESENTATIONS[rep].slow)
 ]
-representation = top[1].selectbox("Representation", usable, key="representation")
-metric = top[2].radio("Distance", similarity.METRICS, key="metric", horizontal=True)
+representation = representation_column.selectbox("Representation", usable, key="representation")
+metric = search_column.radio("Distance", similarity.METRICS, key="metric", horizontal=True)
 searches = ["exact"] + (["hnsw"] if similarity.approximate_backend_available() else [])
-algorithm = top[2].radio("Search", searches, key="algorithm", horizontal=True)
-k = top[3].number_input("Neighbours", 1, 24, 8, key="k")
+algorithm = search_column.radio("Search", searches, key="algorithm", horizontal=True)
+k = count_column.number_input("Neighbours", 1, 24, 8, key="k")
 for rep, reason in status.items():
     if reason is not None:
         st.caption(f"**{rep}**: {reason}")
@@ -106,33 +106,28 @@ if algorithm == "hnsw":
     recall = cached.recall(representation, metric, *source)
     st.caption(f"HNSW (FAISS) recall@10 against exact search on this gallery: {recall:.3f}")
 
-pages = max(1, -(-len(gallery) // PER_PAGE))
+pages = similarity.page_count(len(gallery), PER_PAGE)
 st.subheader(f"Gallery: {gallery.name}, {len(gallery):,} images")
 if st.session_state.get("gallery_page", 1) > pages:
     st.session_state.gallery_page = 1  # a smaller gallery was chosen
 page = st.number_input(f"Page (of {pages:,})", 1, pages, 1, key="gallery_page")
-first = (int(page) - 1) * PER_PAGE
-for row_start in range(first, min(first + PER_PAGE, len(gallery)), COLUMNS):
-    items = range(row_start, min(row_start + COLUMNS, len(gallery)))
+for items in similarity.gallery_page(len(gallery), int(page), PER_PAGE, COLUMNS):
     for column, i in zip(st.columns(COLUMNS), items, strict=False):
         column.image(similarity.thumbnail(gallery.images[i]), width=84)
         column.button(f"#{i}", key=f"pick_{i}", on_click=pick, args=(i,))
 
 st.subheader("Which representation retrieves best?")
 count_label = st.radio("Queries", list(QUERY_COUNTS), key="num_queries", horizontal=True)
-rows, probes = [], []
+retrieval, probes = {}, {}
 for rep in usable:
     cached.vectors(rep, *source)  # with a progress bar when new
-    scores = cached.scores(rep, metric, QUERY_COUNTS[count_label], *source)
-    rows.append({"representation": rep, **scores})
-    for count, result in cached.probe(rep, *source).items():
-        probes.append({"representation": rep, "labelled per class": str(count), **result})
-table = pd.DataFrame(rows).set_index("representation")
+    retrieval[rep] = cached.scores(rep, metric, QUERY_COUNTS[count_label], *source)
+    probes[rep] = cached.probe(rep, *source)
+table, probe = similarity.comparison_tables(retrieval, probes)
 left, right = st.columns(2)
-left.plotly_chart(similarity_figures.retrieval_figure(table, metric), key="retrieval_chart")
-if probes:
-    probe = pd.DataFrame(probes)
-    right.plotly_chart(similarity_figures.probe_figure(probe), key="probe_chart")
+left.plotly_chart(figures.retrieval_figure(table, metric), key="retrieval_chart")
+if len(probe):
+    right.plotly_chart(figures.probe_figure(probe), key="probe_chart")
     right.caption(
         "Logistic regression on 10 or 100 labelled gallery images per class (3 draws), "
         f"tested on the rest of the gallery ({probe['test_size'].min():,}+ images)."

@@ -1,6 +1,8 @@
 """mml7.similarity: exact search against scikit-learn, chunking, HNSW recall, retrieval
 scores and the probe on hand-made examples, representations and upload queries."""
 
+import importlib.util
+
 import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors
@@ -66,8 +68,10 @@ def test_all_neighbours_and_zero_vector():
 
 def test_bad_arguments():
     gallery = np.eye(3)
-    with pytest.raises(ValueError, match="metric must be one of cosine, euclidean"):
+    with pytest.raises(InputError, match="metric must be one of 'cosine', 'euclidean'"):
         SimilarImageIndex("manhattan").fit(gallery)
+    with pytest.raises(InputError, match="algorithm must be one of 'exact', 'hnsw'"):
+        SimilarImageIndex(algorithm="ball_tree").fit(gallery)
     index = SimilarImageIndex("euclidean").fit(gallery)
     with pytest.raises(InputError, match="between 1 and 2"):
         index.kneighbors(n_neighbors=3)  # leave-one-out leaves 2
@@ -184,9 +188,9 @@ def test_to_grey_resizes_and_averages_channels():
 def test_representation_status(monkeypatch):
     assert similarity.representation_status("Raw pixels") is None
     assert "unknown representation" in similarity.representation_status("Smell")
-    real_find_spec = similarity.importlib.util.find_spec
+    real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(
-        similarity.importlib.util,
+        importlib.util,
         "find_spec",
         lambda name: None if name == "mml7.backbones" else real_find_spec(name),
     )
@@ -260,7 +264,9 @@ def test_autoencoder_codes_use_the_shipped_encoder(kind, code_size, monkeypatch,
     keras = pytest.importorskip("keras")
     keras.utils.set_random_seed(0)
     model = autoencoders.build_autoencoder(kind, code_size)
-    monkeypatch.setattr(autoencoders, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setenv("MML7_WEIGHTS", str(tmp_path))
+    # Until mml7.autoencoders reads MML7_WEIGHTS (mml7.shipped.weights_dir) at call time.
+    monkeypatch.setattr(autoencoders, "WEIGHTS_DIR", tmp_path, raising=False)
     name = next(n for n in similarity.REPRESENTATIONS if n.startswith(kind.capitalize()))
     assert "weights" in similarity.representation_status(name)  # nothing saved yet
     model.autoencoder.save_weights(autoencoders.weights_path(kind, code_size))
@@ -292,3 +298,35 @@ def test_imagenet_features_come_from_the_backbone():
     np.testing.assert_allclose(features, expected, atol=1e-6)
     assert features.shape[0] == 3 and features.dtype == np.float32
     assert representation.slow and similarity.REPRESENTATIONS["ImageNet MobileNet features"].slow
+
+
+def test_load_gallery_bad_name_lists_the_galleries():
+    with pytest.raises(InputError, match="gallery must be one of 'Fashion-MNIST \\(test\\)'"):
+        similarity.load_gallery("digits (8x8)")  # names are matched exactly
+
+
+def test_gallery_pages():
+    assert similarity.page_count(0, 24) == 1 and similarity.page_count(49, 24) == 3
+    assert similarity.gallery_page(20, 1, per_page=8, columns=3) == [
+        range(0, 3),
+        range(3, 6),
+        range(6, 8),
+    ]
+    assert similarity.gallery_page(20, 3, per_page=8, columns=3) == [range(16, 19), range(19, 20)]
+
+
+def test_comparison_tables():
+    retrieval = {"A": {"precision@10": 0.5, "mAP": 0.25}, "B": {"precision@10": 1.0, "mAP": 1.0}}
+    probes = {"A": {10: {"accuracy": 0.75, "std": 0.0, "test_size": 7}}, "B": {}}
+    table, probe = similarity.comparison_tables(retrieval, probes)
+    assert list(table.index) == ["A", "B"] and table.loc["B", "mAP"] == 1.0
+    assert probe.to_dict("records") == [
+        {
+            "representation": "A",
+            "labelled per class": "10",
+            "accuracy": 0.75,
+            "std": 0.0,
+            "test_size": 7,
+        }
+    ]
+    assert similarity.comparison_tables(retrieval, {})[1].empty

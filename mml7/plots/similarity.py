@@ -1,4 +1,7 @@
-"""Plotly figures for the similar-images comparison (no streamlit; pages render them)."""
+"""Plotly figures for the similar-images comparison (no streamlit; pages render them).
+
+Both take the tables of ``mml7.similarity.comparison_tables``.
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Max pooling that remembers where each maximum was, and max unpooling that puts values back.
 
 Keras has no max-unpooling layer (TensorFlow Addons had one and is end of life). Addons
-stored the flat argmax index of each window and unpooled with a scatter, which is ~5.7x
-slower than nearest upsampling (forward + backward). Here the "indices" are a one-hot
+stored the flat argmax index of each window and unpooled with a scatter, which is slower
+than nearest upsampling (forward + backward). Here the "indices" are a one-hot
 *mask* over the input's pixels instead: 1 at the remembered position of each window, 0
 elsewhere. Unpooling is then ``upsample_nearest(pooled) * mask`` - two dense element-wise
 operations, no scatter - and gives exactly the same tensor as argmax + scatter.
@@ -10,7 +10,7 @@ Gradients reach only the remembered positions: multiplying by the constant mask 
 the others, and the pooling's own gradient is ``upsample_nearest(gradient) * mask`` too
 (cheaper than max pooling's gradient, which searches every window again).
 ``bench/unpooling.py`` measures the forward + backward time against max pooling +
-nearest upsampling.
+nearest upsampling and the scatter (figures in bench/RESULTS.md).
 
 Ties (a window with its maximum twice, e.g. a flat region or ReLU zeros) are resolved like
 ``argmax``: the first position in row-major order is remembered, so every window has

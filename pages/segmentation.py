@@ -1,13 +1,16 @@
 """Segmentation & unpooling: per-pixel softmax, pooling to go deep, unpooling back up."""
 
+import html
+
 import numpy as np
 import streamlit as st
 
 from app import widgets
 from app.caches import segmentation as cached
-from mml7 import DatasetUnavailable, InputError
+from mml7 import DatasetUnavailable, InputError, unpooling
 from mml7 import segmentation as seg
-from mml7 import segmentation_figures as figures
+from mml7.data import SHAPE_CLASSES
+from mml7.plots import segmentation as figures
 
 st.title("Segmentation & unpooling")
 st.markdown(
@@ -24,42 +27,39 @@ def steps_tab():
     left, right = st.columns([1, 3])
     source = left.radio("4x4 input", ["random", "typed"], horizontal=True, key="seg_input")
     if source == "random":
-        x = figures.random_input(int(left.number_input("seed", 0, 9999, 0, key="seg_seed")))
+        x = unpooling.random_input(int(left.number_input("seed", 0, 9999, 0, key="seg_seed")))
     else:
         text = left.text_area(
             "4 rows of 4 numbers", "1 5 2 0\n3 5 0 4\n0 0 7 1\n0 0 2 9", key="seg_matrix"
         )
         try:
-            x = figures.parse_matrix(text)
+            x = unpooling.parse_matrix(text)
         except ValueError as error:
             return st.error(str(error))
-    steps = figures.unpooling_steps(x)
+    steps = unpooling.unpooling_steps(x)
     marked = steps["mask"] > 0
     right.plotly_chart(figures.matrix_figure(x, "input, 2x2 windows (max in red)", marked, 2))
     left.plotly_chart(figures.matrix_figure(steps["pooled"], "2x2 max pooling", height=200))
-    cols = st.columns(4)
-    titles = {
-        "nearest": "nearest: copies",
-        "bilinear": "bilinear: blends",
-        "max": "max unpooling",
-        "transposed": "transposed conv",
-    }
-    for col, (mode, title) in zip(cols, titles.items(), strict=True):
-        col.plotly_chart(
-            figures.matrix_figure(steps[mode], title, marked if mode == "max" else None),
-            key=f"seg_step_{mode}",
-        )
+    step_figures = figures.unpooling_step_figures(steps)
+    for col, (mode, figure) in zip(st.columns(4), step_figures.items(), strict=True):
+        col.plotly_chart(figure, key=f"seg_step_{mode}")
     st.markdown(
         "**Transposed convolution**, stride 2: each pooled value weights the 3x3 filter "
-        f"{figures.EXAMPLE_FILTER.tolist()}, placed 2 pixels apart; overlapping "
+        f"{unpooling.EXAMPLE_FILTER.tolist()}, placed 2 pixels apart; overlapping "
         'contributions add up, and the dashed 4x4 part is kept (`padding="same"`). In a '
         "network the filter is learnt."
     )
     st.plotly_chart(figures.transposed_figure(steps))
 
 
-def shipped_rows() -> dict:
-    return cached.summary().get("modes", {})
+def legend(where, class_names) -> None:
+    """Colour swatches for the classes; names are escaped (an upload's can be anything)."""
+    swatch = "<span style='background:rgb({},{},{});padding:0 0.8em;margin-right:0.3em'></span>"
+    parts = [
+        swatch.format(*figures.PALETTE[k % len(figures.PALETTE)]) + html.escape(str(name))
+        for k, name in enumerate(class_names)
+    ]
+    where.markdown(" &nbsp; ".join(parts), unsafe_allow_html=True)
 
 
 def show_results(rows: dict, images, truth, predictions: dict, class_names) -> None:
@@ -69,18 +69,8 @@ def show_results(rows: dict, images, truth, predictions: dict, class_names) -> N
         "s/epoch: training time per epoch; ms/image: inference in batches of 64; mean IoU "
         "over the classes; boundary F1: class edges matched within 2 pixels."
     )
-    st.markdown(figures.legend_markdown(class_names), unsafe_allow_html=True)
+    legend(st, class_names)
     st.plotly_chart(figures.prediction_grid(images, truth, predictions))
-
-
-def training_data(dataset: str, count: int, file):
-    """(train, test): generated scenes (test: another seed), or an upload split 80/20."""
-    if dataset != "upload":
-        return seg.make_dataset(dataset, count, seed=0), seg.make_dataset(dataset, 64, seed=10_000)
-    if file is None:
-        raise InputError("Upload a zip with images/ and masks/ first.")
-    scenes = seg.read_segmentation_upload(file.name, file.getvalue(), image_size=64)
-    return seg.split(scenes, 0.2)
 
 
 def retrain():
@@ -98,24 +88,18 @@ def retrain():
         if not st.button("Train and compare", key="seg_train") or not modes:
             return
         try:
-            train, test = training_data(dataset, int(count), file)
+            upload = None if file is None else (file.name, file.getvalue())
+            train, test = seg.train_test_sets(dataset, int(count), upload)
         except (DatasetUnavailable, InputError) as error:
             return st.error(str(error))
-        bars = {mode: widgets.progress_callback(f"{mode}:") for mode in modes}
-
-        def progress(fraction, message):
-            index = min(int(fraction * len(modes)), len(modes) - 1)
-            bars[modes[index]](fraction * len(modes) - index, message.split(": ", 1)[-1])
-
-        models, rows = seg.compare_modes(train, test, modes, int(epochs), progress=progress)
-        for bar in bars.values():
-            bar(1.0, "done")
+        with widgets.progress_bar("Training:") as progress:
+            models, rows = seg.compare_modes(train, test, modes, int(epochs), progress=progress)
         predictions = {m: seg.predict_classes(models[m], test.images[:4]) for m in modes}
         show_results(rows, test.images[:4], test.masks[:4], predictions, test.class_names)
 
 
 def compare_tab():
-    rows = shipped_rows()
+    rows = cached.summary().get("modes", {})
     if not rows:
         st.info(f"No shipped models yet. Train them with `{seg.TRAIN_COMMAND}`, or retrain below.")
     else:
@@ -136,7 +120,7 @@ def compare_tab():
 
 
 def segment_tab():
-    rows = shipped_rows()
+    rows = cached.summary().get("modes", {})
     if not rows:
         return st.info(f"No shipped models yet. Train them with `{seg.TRAIN_COMMAND}`.")
     best = max(rows, key=lambda m: rows[m]["mean_iou"])
@@ -156,10 +140,8 @@ def segment_tab():
         return right.error(str(error))
     counts = np.bincount(mask.ravel(), minlength=4) / mask.size
     right.plotly_chart(figures.prediction_grid(image[None], None, {mode: mask[None]}))
-    right.markdown(figures.legend_markdown(list(seg.data.SHAPE_CLASSES)), unsafe_allow_html=True)
-    right.caption(
-        ", ".join(f"{n}: {c:.0%}" for n, c in zip(seg.data.SHAPE_CLASSES, counts, strict=True))
-    )
+    legend(right, SHAPE_CLASSES)
+    right.caption(", ".join(f"{n}: {c:.0%}" for n, c in zip(SHAPE_CLASSES, counts, strict=True)))
 
 
 TABS = {

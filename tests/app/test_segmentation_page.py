@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.caches import segmentation as cached
 from mml7 import segmentation as seg
-from mml7 import segmentation_figures as figures
+from mml7 import unpooling
 from tests.helpers import open_page, png_bytes
 
 SHIPPED = all(seg.weights_path(mode).exists() for mode in seg.UNPOOLING_MODES)
@@ -60,8 +60,8 @@ def test_steps_tab_typed_and_random_inputs():
     assert unpooled.tolist() == [[0, 5, 0, 0], [0, 0, 0, 4], [0, 0, 0, 0], [0, 0, 0, 9]]
     assert z_of(chart_titled(at, "nearest"))[0].tolist() == [5, 5, 4, 4]
     transposed = z_of(chart_titled(at, "transposed"))
-    _, _, expected = figures.transposed_contributions(
-        np.array([[5, 4], [0, 9]], "float32"), figures.EXAMPLE_FILTER
+    _, _, expected = unpooling.transposed_contributions(
+        np.array([[5, 4], [0, 9]], "float32"), unpooling.EXAMPLE_FILTER
     )
     np.testing.assert_allclose(transposed, expected)
 
@@ -73,7 +73,7 @@ def test_steps_tab_typed_and_random_inputs():
     at.number_input(key="seg_seed").set_value(3).run()
     assert not at.exception
     shown = z_of(chart_titled(at, "input"))
-    np.testing.assert_array_equal(shown, figures.random_input(3))
+    np.testing.assert_array_equal(shown, unpooling.random_input(3))
 
 
 @pytest.mark.skipif(not SHIPPED, reason="shipped segmentation weights not trained yet")

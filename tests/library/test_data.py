@@ -50,7 +50,7 @@ def test_fashion_mnist(fashion_available):
 
 
 def test_fashion_mnist_bad_split():
-    with pytest.raises(ValueError, match="'train' or 'test'"):
+    with pytest.raises(ValueError, match="'train', 'test'; got 'validation'"):
         data.fashion_mnist("validation")
 
 

@@ -152,7 +152,7 @@ def test_hundred_thousand_tiny_members():
 
 def test_zip_bomb_by_declared_size(monkeypatch):
     # The real limit is 1 GiB; a 1 MiB limit keeps the test's own memory small.
-    monkeypatch.setattr("mml7.data.MAX_UNCOMPRESSED_BYTES", 2**20)
+    monkeypatch.setattr("mml7.uploads.MAX_UNCOMPRESSED_BYTES", 2**20)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("a/zeros.png", bytes(2**21))  # 2 MiB of zeros, 2 kB deflated

@@ -8,7 +8,7 @@ import pytest
 
 from mml7 import InputError, data
 from mml7 import segmentation as seg
-from tests.helpers import png_bytes, zip_bytes
+from tests.helpers import fake_png_header, png_bytes, zip_bytes
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_shared_encoder_makes_the_comparison_fair():
 def test_any_size_divisible_by_the_depth_and_bad_modes():
     model = seg.build_segmenter((None, None, 3), 3, "MAX", widths=(4, 8))
     assert model.predict(np.zeros((1, 24, 40, 3), "float32"), verbose=0).shape == (1, 24, 40, 3)
-    with pytest.raises(ValueError, match="none, nearest, bilinear, max, transposed"):
+    with pytest.raises(ValueError, match="'none', 'nearest', 'bilinear', 'max', 'transposed'"):
         seg.build_segmenter((32, 32, 3), 3, "deconv")
 
 
@@ -149,6 +149,24 @@ def test_upload_reader_names_sizes_and_class_values():
         seg.read_segmentation_upload("set.zip", zip_bytes(broken))
 
 
+def test_upload_reader_refuses_a_zip_declaring_too_many_bytes(monkeypatch):
+    # The real limit is 1 GiB; a 1 MiB limit keeps the test's own memory small.
+    monkeypatch.setattr("mml7.uploads.MAX_UNCOMPRESSED_BYTES", 2**20)
+    mask = png_bytes(np.ones((8, 8), np.uint8))
+    payload = zip_bytes({"images/a.png": bytes(2**21), "masks/a.png": mask})
+    with pytest.raises(InputError, match=r"unpacks to 2.0 MiB; at most 1.0 MiB is accepted"):
+        seg.read_segmentation_upload("bomb.zip", payload)
+
+
+def test_upload_reader_refuses_an_image_over_the_pixel_cap_before_decoding():
+    # The header claims 8000 x 6000 pixels (over the 40 million cap) and holds no pixels:
+    # decoding it would fail as "truncated", so the message shows the cap came first.
+    huge = fake_png_header(8000, 6000)
+    payload = zip_bytes({"images/a.png": huge, "masks/a.png": png_bytes(np.ones((8, 8), np.uint8))})
+    with pytest.raises(InputError, match=r"images/a.png': image is 8000 x 6000 pixels; at most"):
+        seg.read_segmentation_upload("huge.zip", payload)
+
+
 def test_missing_weights_say_how_to_train(tmp_path):
     with pytest.raises(InputError, match="python -m mml7 train segmentation"):
         seg.pretrained("max", folder=tmp_path)
@@ -156,13 +174,13 @@ def test_missing_weights_say_how_to_train(tmp_path):
 
 def test_train_shipped_writes_weights_and_a_record(tmp_path, monkeypatch):
     """The shipped-model pipeline end to end, on a tiny configuration (quick) and width."""
-    monkeypatch.setattr(seg, "WIDTHS", (4, 8, 8))
-    monkeypatch.setattr(seg, "UNPOOLING_MODES", ("none", "max"))  # every mode: test above
-    monkeypatch.setattr(seg, "TRAIN_ORDER", ("max", "none"))
+    monkeypatch.setattr(seg.weights, "WIDTHS", (4, 8, 8))
+    monkeypatch.setattr(seg.weights, "TRAIN_ORDER", ("max", "none"))  # every mode: test above
     calls = []
     summary = seg.train_shipped(tmp_path, quick=True, progress=lambda f, m: calls.append(f))
     assert set(summary["modes"]) == {"none", "max"}
-    assert json.loads((tmp_path / seg.SUMMARY_FILE).read_text()) == summary
+    assert json.loads((tmp_path / "segmentation.json").read_text()) == summary
+    assert summary["environment"]["backend"] and summary["wall_seconds"] > 0
     for mode in ("none", "max"):
         assert seg.weights_path(mode, tmp_path).exists()
         row = summary["modes"][mode]

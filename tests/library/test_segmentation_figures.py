@@ -4,26 +4,27 @@ import keras
 import numpy as np
 import pytest
 
-from mml7 import segmentation_figures as figures
+from mml7 import unpooling
+from mml7.plots import segmentation as figures
 
 
 def test_transposed_contributions_equal_keras_conv2d_transpose():
     values = np.array([[5, 4], [0, 9]], "float32")
-    parts, total, cropped = figures.transposed_contributions(values, figures.EXAMPLE_FILTER)
+    parts, total, cropped = unpooling.transposed_contributions(values, unpooling.EXAMPLE_FILTER)
     assert parts.shape == (4, 5, 5) and total.shape == (5, 5) and cropped.shape == (4, 4)
     # Each part is one value times the filter at a stride-2 offset; they sum to the total.
-    np.testing.assert_allclose(parts[3, 2:5, 2:5], 9 * figures.EXAMPLE_FILTER)
+    np.testing.assert_allclose(parts[3, 2:5, 2:5], 9 * unpooling.EXAMPLE_FILTER)
     np.testing.assert_allclose(parts.sum(0), total)
     layer = keras.layers.Conv2DTranspose(1, 3, strides=2, padding="same", use_bias=False)
     layer.build((1, 2, 2, 1))
-    layer.set_weights([figures.EXAMPLE_FILTER[:, :, None, None]])
+    layer.set_weights([unpooling.EXAMPLE_FILTER[:, :, None, None]])
     expected = np.asarray(layer(values[None, :, :, None]))[0, :, :, 0]
     np.testing.assert_allclose(cropped, expected, rtol=1e-6)
 
 
 def test_unpooling_steps_on_a_typed_input():
-    x = figures.parse_matrix("1 5 2 0\n3 5 0 4\n0,0,7,1\n0 0 2 9")
-    steps = figures.unpooling_steps(x)
+    x = unpooling.parse_matrix("1 5 2 0\n3 5 0 4\n0,0,7,1\n0 0 2 9")
+    steps = unpooling.unpooling_steps(x)
     assert steps["pooled"].tolist() == [[5, 4], [0, 9]]
     assert steps["nearest"][:2].tolist() == [[5, 5, 4, 4], [5, 5, 4, 4]]
     # Ties: the first 5 of (5, 5) and the top-left 0 of the all-zero window are remembered.
@@ -37,7 +38,7 @@ def test_unpooling_steps_on_a_typed_input():
 )
 def test_parse_matrix_says_what_is_wrong(text, message):
     with pytest.raises(ValueError, match=message):
-        figures.parse_matrix(text)
+        unpooling.parse_matrix(text)
 
 
 def test_comparison_table_and_colours():

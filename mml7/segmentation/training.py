@@ -1,0 +1,171 @@
+"""Training segmenters and the SegNet-style comparison of the unpooling modes.
+
+``compare_modes`` trains one model per mode on the same scenes and measures each with
+``model_row``: parameters, activation memory, seconds per epoch, inference time and the
+test scores of ``mml7.segmentation.metrics.evaluate``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+
+from mml7 import data
+from mml7.errors import InputError, check_choice
+from mml7.progress import Progress, keras_callback, step
+from mml7.segmentation.metrics import evaluate
+from mml7.segmentation.models import (
+    UNPOOLING_MODES,
+    WIDTHS,
+    activation_bytes,
+    build_segmenter,
+    check_mode,
+    predict_classes,
+)
+from mml7.segmentation.uploads import read_segmentation_upload, split
+
+# Generated data sets by name: "shapes" (the default data) or "fashion" (composites).
+DATASETS = {"shapes": data.make_shapes_segmentation, "fashion": data.make_fashion_composites}
+
+
+def train_segmenter(
+    model: keras.Model,
+    images: np.ndarray,
+    masks: np.ndarray,
+    epochs: int = 5,
+    batch_size: int = 32,
+    learning_rate: float = 3e-3,
+    seed: int = 0,
+    progress: Progress | None = None,
+    callbacks: list | None = None,
+    label: str = "",
+) -> dict:
+    """Compile (Adam, per-pixel cross-entropy) and fit; returns losses and epoch times.
+
+    Args:
+        images: float32 (n, h, w, c) in [0, 1]; masks: int (n, h, w) class indices.
+        progress: optional ``progress(fraction, message)`` called after every batch.
+        callbacks: more Keras callbacks (e.g. to draw a live loss curve).
+        label: the start of every progress message (e.g. the mode).
+
+    Returns:
+        {"loss": [per epoch], "epoch_seconds": [per epoch], "seconds_per_epoch": median}
+    """
+    if len(images) != len(masks) or images.shape[:3] != masks.shape:
+        raise InputError(f"images {images.shape} and masks {masks.shape} do not match")
+    keras.utils.set_random_seed(seed)
+    steps = int(np.ceil(len(images) / batch_size))
+    reporter = keras_callback(progress, epochs, steps, label)
+    decay = keras.optimizers.schedules.CosineDecay(
+        learning_rate, max(epochs * steps, 1), alpha=0.05
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(decay),
+        loss="sparse_categorical_crossentropy",
+    )
+    history = model.fit(
+        np.asarray(images, np.float32),
+        np.asarray(masks, np.int32),
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=True,
+        verbose=0,
+        callbacks=[reporter, *(callbacks or [])],
+    )
+    return {
+        "loss": [float(v) for v in history.history["loss"]],
+        "epoch_seconds": reporter.epoch_seconds,
+        "seconds_per_epoch": float(np.median(reporter.epoch_seconds)),
+    }
+
+
+def inference_ms_per_image(model: keras.Model, images: np.ndarray, runs: int = 3) -> float:
+    """Median over ``runs`` of the time to predict ``images`` in one batch, per image."""
+    images = np.asarray(images, np.float32)
+    model.predict_on_batch(images[:2])  # builds the predict function
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        model.predict_on_batch(images)
+        times.append(time.perf_counter() - started)
+    return 1000 * float(np.median(times)) / len(images)
+
+
+def make_dataset(name: str, count: int, seed: int = 0, image_size: int = 64):
+    """A generated set by name: "shapes" (default data) or "fashion" (Fashion composites)."""
+    return DATASETS[check_choice(name, DATASETS, "dataset")](count, image_size, seed)
+
+
+def train_test_sets(
+    dataset: str, count: int, upload: tuple[str, bytes] | None = None, image_size: int = 64
+):
+    """(train, test) for ``compare_modes``.
+
+    Args:
+        dataset: "shapes" or "fashion": ``count`` generated scenes, and 64 of another seed
+            to test on; "upload": the zip ``upload`` = (filename, bytes) of
+            ``read_segmentation_upload``, split 80/20 at random.
+        image_size: side of the square scenes, in pixels.
+
+    Raises:
+        InputError: an unknown ``dataset``; "upload" without an upload or with a bad one.
+    """
+    if check_choice(dataset, (*DATASETS, "upload"), "dataset") != "upload":
+        return (
+            make_dataset(dataset, count, 0, image_size),
+            make_dataset(dataset, 64, 10_000, image_size),
+        )
+    if upload is None:
+        raise InputError("Upload a zip with images/ and masks/ first.")
+    scenes = read_segmentation_upload(*upload, image_size=image_size)
+    return split(scenes, 0.2)
+
+
+def compare_modes(
+    train: data.SegmentationDataset,
+    test: data.SegmentationDataset,
+    modes=UNPOOLING_MODES,
+    epochs: int = 3,
+    widths: tuple[int, ...] = WIDTHS,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> tuple[dict, dict]:
+    """Train one model per mode on ``train``, measure each on ``test``.
+
+    Progress messages start with the mode ("max: epoch 1/3, loss ...").
+
+    Returns:
+        (models, rows): {mode: keras.Model}, {mode: row of ``model_row``}.
+    """
+    models, rows = {}, {}
+    modes = [check_mode(mode) for mode in modes]
+    for index, mode in enumerate(modes):
+        model = build_segmenter(train.images.shape[1:], train.num_classes, mode, widths)
+        history = train_segmenter(
+            model,
+            train.images,
+            train.masks,
+            epochs,
+            seed=seed,
+            progress=step(progress, index, len(modes), f"{mode}: "),
+        )
+        models[mode] = model
+        rows[mode] = model_row(model, history, test)
+    return models, rows
+
+
+def model_row(model: keras.Model, history: dict, test: data.SegmentationDataset) -> dict:
+    """One line of the SegNet-style table: size, memory, time and the test scores."""
+    predicted = predict_classes(model, test.images)
+    row = {
+        "parameters": int(model.count_params()),
+        "activation_mib_per_image": activation_bytes(model, test.images.shape[1:]) / 2**20,
+        "seconds_per_epoch": history["seconds_per_epoch"],
+        "inference_ms_per_image": inference_ms_per_image(model, test.images[:64]),
+        "epochs": len(history["loss"]),
+        "loss": history["loss"],
+    }
+    row.update(evaluate(test.masks, predicted, test.num_classes))
+    return row

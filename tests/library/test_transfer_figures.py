@@ -1,6 +1,7 @@
 """The verdict and learning-curve charts say what they show."""
 
-from mml7 import transfer, transfer_figures
+from mml7 import transfer
+from mml7.plots import transfer as transfer_figures
 from mml7.transfer import Strategy
 
 ROWS = [
@@ -31,3 +32,12 @@ def test_learning_curve_chart_keeps_accuracy_on_its_scale():
     figure = transfer_figures.learning_curve_chart(points, Strategy.TRAIN_HEAD)
     assert list(figure.data[0].y) == [0.98] * 3
     assert tuple(figure.layout.yaxis.range) == (0, 1.05)
+
+
+def test_advice_table_lights_the_advised_cell_and_wraps_its_words():
+    advice = transfer.recommend(10, similar=True)
+    figure = transfer_figures.advice_table(advice, 500, 0.5)
+    texts = [annotation.text for annotation in figure.layout.annotations]
+    assert len(texts) == 4 and "<b>train the head<br>(last MLP layers)</b>" in texts
+    assert sum(text.startswith("<b>") for text in texts) == 1
+    assert [shape.fillcolor for shape in figure.layout.shapes].count(transfer_figures.LIT) == 1

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from mml7 import resources
-from mml7.errors import InputError
-
-Progress = Callable[[float, str], None]
+from mml7.errors import InputError, check_choice
+from mml7.progress import Progress, batches
 
 MIN_IMAGE_SIZE = 32  # keras.applications refuses smaller inputs
 MAX_IMAGE_SIZE = 512
@@ -53,10 +51,9 @@ class BackboneSpec:
         return [name for name, _ in self.cuts]
 
     def layer_name(self, cut: str) -> str:
+        """The name of the layer the cut ``cut`` (one of ``cut_names``) ends at."""
         layers = dict(self.cuts)
-        if cut not in layers:
-            raise InputError(f"unknown cut {cut!r}; choose one of {', '.join(layers)}")
-        return layers[cut]
+        return layers[check_choice(cut, layers, "cut", lower=False)]
 
     def block_of(self, layer_name: str) -> str | None:
         """The block a layer belongs to (a string key), or None for stem/other layers."""
@@ -131,9 +128,8 @@ DEFAULT_BACKBONE = "MobileNet (alpha 0.25)"
 
 
 def spec(backbone: str) -> BackboneSpec:
-    if backbone not in BACKBONES:
-        raise InputError(f"unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}")
-    return BACKBONES[backbone]
+    """The ``BackboneSpec`` of ``backbone`` (a key of ``BACKBONES``)."""
+    return BACKBONES[check_choice(backbone, BACKBONES, "backbone", lower=False)]
 
 
 def available_backbones() -> dict[str, str | None]:
@@ -227,7 +223,9 @@ def preprocess(images: np.ndarray, backbone: str, image_size: int) -> np.ndarray
     """float32 (n, h, w, 1|3) in [0, 1] -> the backbone's input (n, s, s, 3).
 
     Grey images are repeated to 3 channels, everything is resized bilinearly to
-    ``image_size`` and mapped with the application's own ``preprocess_input``.
+    ``image_size`` and mapped with the application's own ``preprocess_input``. The resize
+    is Keras's (no antialiasing), not ``mml7.images.resize`` (Pillow's, antialiased when
+    shrinking): the similarity threshold and the probes were calibrated on this one.
     """
     import importlib
 
@@ -271,14 +269,10 @@ def extract_features(
     found.layer_name(cut)
     images = np.asarray(images, dtype=np.float32)
     model = feature_extractor(backbone, cut, int(image_size))
-    total = len(images)
-    parts = []
-    for start in range(0, total, batch_size):
-        batch = preprocess(images[start : start + batch_size], backbone, image_size)
-        parts.append(np.asarray(model(batch, training=False)))
-        if progress is not None:
-            done = min(start + batch_size, total)
-            progress(done / max(total, 1), f"{done:,}/{total:,} images")
+    parts = [
+        np.asarray(model(preprocess(batch, backbone, image_size), training=False))
+        for batch in batches(images, batch_size, progress)
+    ]
     if not parts:
         return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
     return np.concatenate(parts).astype(np.float32)

@@ -50,11 +50,10 @@ def _advise(args: argparse.Namespace) -> int:
     import dataclasses
     from pathlib import Path
 
-    from mml7 import transfer
+    from mml7 import backbones, transfer
+    from mml7.progress import printer
 
-    def progress(fraction: float, message: str = "") -> None:
-        print(f"[{fraction:6.1%}] {message}", file=sys.stderr, flush=True)
-
+    progress = printer(sys.stderr)
     config = transfer.ExperimentConfig(
         backbone=args.backbone,
         image_size=args.image_size,
@@ -74,7 +73,7 @@ def _advise(args: argparse.Namespace) -> int:
     print(
         f"ImageNet similarity: {advice.similarity:.3f} (threshold {transfer.SIMILARITY_THRESHOLD})"
     )
-    cuts = transfer.backbones.spec(args.backbone).cut_names
+    cuts = backbones.spec(args.backbone).cut_names
     features = transfer.dataset_features(dataset, config, tuple(cuts), progress)
     probe = transfer.sample_indices(dataset.labels, args.probe_images, args.seed)
     scores = transfer.transferability(
@@ -111,7 +110,7 @@ def _advise(args: argparse.Namespace) -> int:
 
 
 def _add_advise(subparsers) -> None:
-    from mml7 import backbones
+    from mml7 import backbones, transfer
 
     parser = subparsers.add_parser(
         "advise", help="measure a data set, advise a transfer-learning strategy (and test it)"
@@ -120,7 +119,7 @@ def _add_advise(subparsers) -> None:
     parser.add_argument("--run", action="store_true", help="run the four strategies")
     parser.add_argument("--backbone", default=backbones.DEFAULT_BACKBONE)
     parser.add_argument("--image-size", type=int, default=96)
-    parser.add_argument("--big-threshold", type=int, default=500)
+    parser.add_argument("--big-threshold", type=int, default=transfer.BIG_THRESHOLD)
     parser.add_argument("--probe-images", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(

@@ -7,20 +7,22 @@ import streamlit as st
 
 from app import widgets
 from app.caches import transfer as cached
-from mml7 import DatasetUnavailable, InputError, backbones, transfer, transfer_figures
+from mml7 import DatasetUnavailable, InputError, backbones, transfer
+from mml7.plots import transfer as figures
 
 PROBE_IMAGES = 500
 
 st.title("Transfer-learning advisor")
 st.markdown(
-    "The lecture ends transfer learning with a 2x2 table: **small** data **similar** to "
-    "ImageNet -> train only a new head on frozen features; big and similar -> fine-tune "
-    "deeper layers; big and not similar -> train from scratch; small and not similar -> "
-    "collect more data. Here both inputs are *measured* on your data: images per class, and "
-    "how ImageNet-like the images look to the ImageNet classifier itself (how large its "
-    "logits get: the energy score). How far the frozen extractor transfers is measured per cut depth "
-    "(linear probe, LogME). Then the strategies are trained on your data, to see whether "
-    "the advice held."
+    """
+The lecture ends transfer learning with a 2x2 table: **small** data **similar** to ImageNet
+-> train only a new head on frozen features; big and similar -> fine-tune deeper layers; big
+and not similar -> train from scratch; small and not similar -> collect more data. Here both
+inputs are *measured* on your data: images per class, and how ImageNet-like the images look
+to the ImageNet classifier itself (how large its logits get: the energy score). How far the
+frozen extractor transfers is measured per cut depth (linear probe, LogME). Then the
+strategies are trained on your data, to see whether the advice held.
+"""
 )
 
 top = st.columns([3, 3, 1, 2])
@@ -70,10 +72,10 @@ metrics[2].metric(
 metrics[3].metric("Cut the extractor at", cut)
 left, right = st.columns(2)
 left.plotly_chart(
-    transfer_figures.advice_table(advice, big_threshold, transfer.SIMILARITY_THRESHOLD), key="table"
+    figures.advice_table(advice, big_threshold, transfer.SIMILARITY_THRESHOLD), key="table"
 )
 left.success(advice.reason)
-right.plotly_chart(transfer_figures.depth_chart(scores, cut), key="depths")
+right.plotly_chart(figures.depth_chart(scores, cut), key="depths")
 right.caption(
     f"Frozen {backbone} features at each depth, on {min(len(dataset), PROBE_IMAGES):,} "
     "images: 3-fold logistic-regression accuracy and LogME (You et al., 2021: the "
@@ -106,10 +108,7 @@ config = transfer.ExperimentConfig(
 )
 run_key = (name, upload and upload.digest, big_threshold, config)
 if st.button("Run the four strategies", type="primary", key="run"):
-    features = {
-        c: cached.features(*source, backbone, image_size, c)
-        for c in dict.fromkeys((config.cut, config.ensemble_cut))
-    }
+    features = cached.experiment_features(*source, config)
     running = st.empty()  # the bar and the live curves, cleared when the run is done
     with running.container():
         report = widgets.progress_callback("Training:")
@@ -119,7 +118,7 @@ if st.button("Run the four strategies", type="primary", key="run"):
     def on_epoch(strategy, history):
         seen[strategy] = dict(history)
         live.plotly_chart(
-            transfer_figures.training_curves(seen),
+            figures.training_curves(seen),
             key=f"live{len(seen)}_{len(history.get('loss', []))}",
         )
 
@@ -163,12 +162,12 @@ st.dataframe(
         "wall time (s)": st.column_config.NumberColumn(format="%.1f"),
     },
 )
-st.plotly_chart(transfer_figures.training_curves(result.curves), key="curves")
+st.plotly_chart(figures.training_curves(result.curves), key="curves")
 
 st.subheader("3. Verdict")
 judged = transfer.verdict(advice, result.rows, curve, result.num_validation)
 (st.success if judged.agree else st.warning)(judged.sentence)
 left, right = st.columns(2)
-left.plotly_chart(transfer_figures.verdict_chart(result.rows, judged), key="verdict")
-right.plotly_chart(transfer_figures.learning_curve_chart(curve, advice.strategy), key="lc")
+left.plotly_chart(figures.verdict_chart(result.rows, judged), key="verdict")
+right.plotly_chart(figures.learning_curve_chart(curve, advice.strategy), key="lc")
 st.caption(f"Settings: {dataclasses.asdict(config)}")

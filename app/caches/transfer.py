@@ -43,6 +43,13 @@ def features(
         )
 
 
+def experiment_features(name: str, upload: Upload | None, config) -> dict:
+    """Cut -> frozen features of every image, for the cuts ``run_experiments`` needs
+    (``config``: an ``ExperimentConfig``), each from the cache above."""
+    cuts = dict.fromkeys((config.cut, config.ensemble_cut))
+    return {cut: features(name, upload, config.backbone, config.image_size, cut) for cut in cuts}
+
+
 @cached_data(max_entries=8, show_spinner="Asking the ImageNet classifier...")
 def imagenet_similarity(name: str, upload: Upload | None) -> float:
     from mml7 import transfer

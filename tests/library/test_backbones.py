@@ -52,9 +52,9 @@ def test_preprocess_maps_to_minus_one_one_and_bad_input_is_refused():
     np.testing.assert_allclose(prepared[1], 1.0, atol=1e-6)
     with pytest.raises(InputError, match="between"):
         backbones.extract_features(images, FAST, "last", image_size=8)
-    with pytest.raises(InputError, match="unknown cut"):
+    with pytest.raises(InputError, match="cut must be one of"):
         backbones.extract_features(images, FAST, "block 99", image_size=32)
-    with pytest.raises(InputError, match="unknown backbone"):
+    with pytest.raises(InputError, match="backbone must be one of"):
         backbones.extract_features(images, "VGG16", "last", image_size=32)
 
 

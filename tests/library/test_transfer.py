@@ -256,7 +256,7 @@ def test_fit_head_matches_keras_fit_on_full_batches():
     )
     recorder = keras.callbacks.History()
     ours = transfer.fit_head(x, y, 3, config, validation=(x[:50], y[:50]), callbacks=[recorder])
-    transfer._seed(config.seed)
+    keras.utils.set_random_seed(config.seed)
     reference = transfer.build_head(16, 3, 8, 0.0)
     reference.compile(
         keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"]
@@ -348,3 +348,69 @@ def test_verdict_margin_is_two_validation_images():
     assert not transfer.verdict(advice, rows, num_validation=200).agree  # 2/200 = 1 point
     held = transfer.verdict(advice, rows, num_validation=50)  # 2/50 = 4 points
     assert held.agree and "within 4% of the best" in held.sentence
+
+
+# --------------------------------------------------------------------------- data, experiments
+
+
+def test_load_dataset_lists_the_built_in_names_for_a_bad_one():
+    with pytest.raises(InputError, match="data set must be one of") as error:
+        transfer.load_dataset("digits")
+    assert all(repr(name) in str(error.value) for name in transfer.BUILTIN_DATASETS)
+
+
+def test_strategy_words_are_plain_text():
+    for strategy in Strategy:
+        assert strategy.short and "<" not in strategy.short and "<" not in strategy.value
+    assert list(transfer.ROW_STRATEGY) == [
+        "(a) frozen extractor + new head",
+        "(b) fine-tune top blocks",
+        "(c) from scratch",
+        "(d) ensemble of heads",
+    ]
+
+
+def test_training_split_caps_the_training_side_only():
+    labels = np.repeat(np.arange(3), 20)
+    dataset = data.ImageDataset(np.zeros((60, 4, 4, 1), np.float32), labels, list("abc"), "t", "")
+    config = transfer.ExperimentConfig(max_train_images=9)
+    train, validation = transfer.training_split(dataset, config)
+    full_train, full_validation = transfer.split(labels, config.validation_fraction, config.seed)
+    np.testing.assert_array_equal(validation, full_validation)
+    assert len(train) == 9 and set(train) <= set(full_train)
+    assert np.bincount(labels[train]).tolist() == [3, 3, 3]
+
+
+@needs_mobilenet
+def test_run_experiments_trains_the_four_strategies_in_order_with_progress():
+    images, labels = _tiny_images(24)
+    dataset = data.ImageDataset(images, labels, ["dark", "bright"], "tiny", "")
+    config = transfer.ExperimentConfig(
+        image_size=32,
+        cut="block 11",
+        ensemble_cut="block 5",
+        hidden_units=8,
+        head_epochs=2,
+        fine_tune_epochs=1,
+        scratch_epochs=1,
+        fine_tune_blocks=1,
+    )
+    fractions, epochs_seen = [], []
+    result = transfer.run_experiments(
+        dataset,
+        config,
+        progress=lambda fraction, message: fractions.append(fraction),
+        on_epoch=lambda name, history: epochs_seen.append((name[:3], len(history["loss"]))),
+    )
+    assert [row["strategy"] for row in result.rows] == list(transfer.ROW_STRATEGY)
+    assert all(0 <= row["validation_accuracy"] <= 1 for row in result.rows)
+    assert result.num_train + result.num_validation == 24 and result.extraction_s > 0
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert epochs_seen == [("(a)", 1), ("(a)", 2), ("(b)", 1), ("(c)", 1), ("(d)", 1), ("(d)", 2)]
+    assert {len(curve["val_accuracy"]) for curve in result.curves.values()} == {1, 2}
+    # (b) and (d) build on (a)'s head: their wall time includes it.
+    wall = [row["wall_time_s"] for row in result.rows]
+    assert wall[1] > wall[0] and wall[3] > wall[0]
+    points = transfer.learning_curve(dataset, Strategy.FROM_SCRATCH, config, fractions=(0.5, 1.0))
+    assert [point["fraction"] for point in points] == [0.5, 1.0]
+    assert all(0 <= point["accuracy"] <= 1 for point in points)

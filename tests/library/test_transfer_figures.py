@@ -1,6 +1,7 @@
 """The verdict and learning-curve charts say what they show."""
 
-from mml7 import transfer, transfer_figures
+from mml7 import transfer
+from mml7.plots import transfer as figures
 from mml7.transfer import Strategy
 
 ROWS = [
@@ -14,13 +15,13 @@ def _verdict(advised: Strategy) -> transfer.Verdict:
 
 
 def test_verdict_chart_colours_the_advised_rows_or_says_there_are_none():
-    figure = transfer_figures.verdict_chart(ROWS, _verdict(Strategy.TRAIN_HEAD))
+    figure = figures.verdict_chart(ROWS, _verdict(Strategy.TRAIN_HEAD))
     colours = list(figure.data[0].marker.color)
     # (a) and (d) both train heads on frozen features.
-    assert [c == transfer_figures.LIT for c in colours] == [True, False, False, True]
+    assert [c == figures.LIT for c in colours] == [True, False, False, True]
     assert "Green" in figure.layout.title.text
-    figure = transfer_figures.verdict_chart(ROWS, _verdict(Strategy.COLLECT_MORE_DATA))
-    assert transfer_figures.LIT not in list(figure.data[0].marker.color)
+    figure = figures.verdict_chart(ROWS, _verdict(Strategy.COLLECT_MORE_DATA))
+    assert figures.LIT not in list(figure.data[0].marker.color)
     assert "collect more data" in figure.layout.title.text
 
 
@@ -28,6 +29,15 @@ def test_learning_curve_chart_keeps_accuracy_on_its_scale():
     points = [
         {"fraction": f, "train_images": int(100 * f), "accuracy": 0.98} for f in (0.1, 0.5, 1.0)
     ]
-    figure = transfer_figures.learning_curve_chart(points, Strategy.TRAIN_HEAD)
+    figure = figures.learning_curve_chart(points, Strategy.TRAIN_HEAD)
     assert list(figure.data[0].y) == [0.98] * 3
     assert tuple(figure.layout.yaxis.range) == (0, 1.05)
+
+
+def test_advice_table_lights_the_advised_cell_and_wraps_its_words():
+    advice = transfer.recommend(10, similar=True)
+    figure = figures.advice_table(advice, 500, 0.5)
+    texts = [annotation.text for annotation in figure.layout.annotations]
+    assert len(texts) == 4 and "<b>train the head<br>(last MLP layers)</b>" in texts
+    assert sum(text.startswith("<b>") for text in texts) == 1
+    assert [shape.fillcolor for shape in figure.layout.shapes].count(figures.LIT) == 1

@@ -1,13 +1,21 @@
-"""Plotly figures of the transfer-learning advisor (no Streamlit here)."""
+"""Plotly figures of the transfer-learning advisor: the table, depths, curves, verdict."""
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mml7.transfer import Advice, DepthScore, Strategy, Verdict
+from mml7.transfer import ROW_STRATEGY, Advice, DepthScore, Strategy, Verdict
 
 LIT, DIM = "#2e7d32", "#eceff1"
+
+# A table cell's text: ``Strategy.short`` broken into lines that fit the cell.
+CELL_TEXT = {
+    Strategy.TRAIN_HEAD: "train the head<br>(last MLP layers)",
+    Strategy.FINE_TUNE: "fine-tune<br>deeper layers",
+    Strategy.FROM_SCRATCH: "train from scratch",
+    Strategy.COLLECT_MORE_DATA: "collect more data",
+}
 
 
 def advice_table(advice: Advice, big_threshold: int, similarity_threshold: float) -> go.Figure:
@@ -33,7 +41,7 @@ def advice_table(advice: Advice, big_threshold: int, similarity_threshold: float
         figure.add_annotation(
             x=column + 0.5,
             y=row + 0.5,
-            text=("<b>" + strategy.short + "</b>") if lit else strategy.short,
+            text=f"<b>{CELL_TEXT[strategy]}</b>" if lit else CELL_TEXT[strategy],
             showarrow=False,
             font={"color": "white" if lit else "#37474f", "size": 14},
             width=180,
@@ -111,8 +119,6 @@ def training_curves(curves: dict[str, dict[str, list[float]]]) -> go.Figure:
 
 def verdict_chart(rows: list[dict], result: Verdict) -> go.Figure:
     """Validation accuracy per strategy; the advised strategy's bars are green."""
-    from mml7.transfer import ROW_STRATEGY
-
     colours = [
         LIT if ROW_STRATEGY.get(row["strategy"]) is result.advised else "#90a4ae" for row in rows
     ]
@@ -137,6 +143,7 @@ def verdict_chart(rows: list[dict], result: Verdict) -> go.Figure:
 
 
 def learning_curve_chart(points: list[dict], strategy: Strategy) -> go.Figure:
+    """Validation accuracy against training images (points of ``learning_curve``)."""
     figure = go.Figure(
         go.Scatter(
             x=[p["train_images"] for p in points],
@@ -147,7 +154,5 @@ def learning_curve_chart(points: list[dict], strategy: Strategy) -> go.Figure:
     )
     figure.update_xaxes(title_text="training images", rangemode="tozero")
     figure.update_yaxes(title_text="validation accuracy", range=[0, 1.05])
-    figure.update_layout(
-        height=300, title=f"Learning curve: {strategy.short.replace('<br>', ' ')}", margin={"t": 40}
-    )
+    figure.update_layout(height=300, title=f"Learning curve: {strategy.short}", margin={"t": 40})
     return figure

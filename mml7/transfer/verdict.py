@@ -1,0 +1,90 @@
+"""The verdict: did the table's advice hold on the measurements?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mml7.errors import InputError
+from mml7.transfer.advice import Advice, Strategy
+from mml7.transfer.experiments import ROW_STRATEGY
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The advice against the measured best.
+
+    Attributes:
+        advised: the advised strategy.
+        best_row: the row name (e.g. "(b) fine-tune top blocks") that scored best.
+        best_accuracy: its validation accuracy in [0, 1].
+        advised_accuracy: the advised strategy's best row's accuracy (None for
+            ``COLLECT_MORE_DATA``, which no row measures).
+        agree: whether the advice held.
+        sentence: the verdict, for a person.
+    """
+
+    advised: Strategy
+    best_row: str
+    best_accuracy: float
+    advised_accuracy: float | None
+    agree: bool
+    sentence: str
+
+
+def verdict(
+    advice: Advice,
+    rows: list[dict],
+    learning: list[dict] | None = None,
+    num_validation: int | None = None,
+) -> Verdict:
+    """Whether the advice held on the measurements.
+
+    A strategy's accuracy is its best row's ((a) or (d) for the head). The advice holds
+    when the advised strategy is within the margin of the best: two validation images'
+    worth when ``num_validation`` is given, at least 1 point. ``COLLECT_MORE_DATA`` holds
+    when the learning curve still rises from half to all of the training data by more
+    than the margin (more data still helps).
+    """
+    best = max(rows, key=lambda r: r["validation_accuracy"])
+    # Two validation images' worth (at least 1 point): smaller gaps are split noise.
+    margin = 0.01 if not num_validation else max(0.01, 2 / int(num_validation))
+    advised = advice.strategy
+    if advised is Strategy.COLLECT_MORE_DATA:
+        return _collect_more_data(advised, best, learning, margin)
+    advised_scores = [
+        r["validation_accuracy"] for r in rows if ROW_STRATEGY.get(r["strategy"]) is advised
+    ]
+    advised_accuracy = max(advised_scores)
+    agree = advised_accuracy >= best["validation_accuracy"] - margin
+    sentence = (
+        f"Advice: {advised.value} ({advised_accuracy:.1%}). Measured best: {best['strategy']} "
+        f"({best['validation_accuracy']:.1%}). The advice "
+        f"{'held' if agree else 'did not hold'}"
+        + (
+            f" (within {margin:.0%} of the best)."
+            if agree and advised_accuracy < best["validation_accuracy"]
+            else "."
+        )
+    )
+    return Verdict(
+        advised, best["strategy"], best["validation_accuracy"], advised_accuracy, agree, sentence
+    )
+
+
+def _collect_more_data(
+    advised: Strategy, best: dict, learning: list[dict] | None, margin: float
+) -> Verdict:
+    """The collect-more-data advice holds when the learning curve's last step (half to
+    all of the training data) still gains more than ``margin``."""
+    if not learning or len(learning) < 2:
+        raise InputError("the collect-more-data advice is checked on a learning curve")
+    gain = learning[-1]["accuracy"] - learning[-2]["accuracy"]
+    agree = gain > margin
+    sentence = (
+        f"Advice: {advised.value}. With all the training data the head scores "
+        f"{learning[-1]['accuracy']:.1%} vs {learning[-2]['accuracy']:.1%} with half: "
+        f"more data {'still helps' if agree else 'no longer helps much'}, so the advice "
+        f"{'held' if agree else 'did not hold'} (best measured: {best['strategy']}, "
+        f"{best['validation_accuracy']:.1%})."
+    )
+    return Verdict(advised, best["strategy"], best["validation_accuracy"], None, agree, sentence)

@@ -134,11 +134,9 @@ def denoising_tab():
     trained_at = cols[2].radio(
         "model trained at sigma", ae.SHIPPED_NOISE_STDDEVS, key="noise_model"
     )
-    if (loaded := shipped("denoising", 64, trained_at)) is None:
+    if (sample := attempt(cached.denoised, noise, amount, trained_at, 500)) is None:
         return
-    clean = loaded[0].images[:500]
-    noisy = ae.add_noise(clean, noise, amount, seed=0)
-    denoised = loaded[1].reconstruct(noisy)
+    clean, noisy, denoised = sample
     cols[0].metric("PSNR noisy (500 images)", f"{ae.psnr(clean, noisy).mean():.2f} dB")
     cols[1].metric("PSNR denoised", f"{ae.psnr(clean, denoised).mean():.2f} dB")
     rows = {"clean": clean[:10], "noisy": noisy[:10], "denoised": denoised[:10]}

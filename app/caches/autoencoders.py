@@ -79,6 +79,18 @@ def denoising_robustness(count: int, stddevs: tuple) -> dict:
     return autoencoders.denoising_robustness(models, images, stddevs)
 
 
+@st.cache_data(max_entries=8, show_spinner="Denoising...")
+def denoised(noise: str, amount: float, trained_at: float, count: int):
+    """(clean, noisy, denoised) float32 (count, 28, 28, 1): the first ``count`` test images,
+    corrupted by ``noise`` of ``amount`` (seed 0), through the denoiser trained at
+    ``trained_at``."""
+    from mml7 import autoencoders
+
+    clean = fashion_mnist("test").images[:count]
+    noisy = autoencoders.add_noise(clean, noise, amount, seed=0)
+    return clean, noisy, autoencoder("denoising", 64, trained_at).reconstruct(noisy)
+
+
 @cached_data(max_entries=4, show_spinner=False)
 def svd_image(photo: str, upload: Upload | None, grey: bool):
     """A bundled photo by name, or the uploaded image, as float32 (h, w, c), at most

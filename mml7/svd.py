@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mml7.errors import InputError
+from mml7.errors import InputError, check_choice
+from mml7.images import resize
 
 METHODS = ("auto", "full", "randomized")
 # "auto" switches to the randomised SVD when the image is at least this large (shorter
@@ -22,7 +23,8 @@ METHODS = ("auto", "full", "randomized")
 # and finding them costs O(h w k) instead of the full SVD's O(h w min(h, w)).
 RANDOMIZED_MIN_SIDE = 512
 RANDOMIZED_MAX_FRACTION = 0.125
-# Longer side images are shrunk to for interactive use (a 2000x2000 full SVD takes ~2 s).
+# Longer side images are shrunk to for interactive use: the full SVD's cost grows with
+# h w min(h, w) (bench/svd.py times it at this size).
 MAX_SIDE = 2000
 
 
@@ -47,9 +49,7 @@ def _check_k(k, height: int, width: int) -> int:
 
 def choose_method(height: int, width: int, k: int, method: str = "auto") -> str:
     """ "full" or "randomized" for a rank-k approximation of an h x w matrix."""
-    method = str(method).lower()
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    method = check_choice(method, METHODS, "SVD method")
     if method != "auto":
         return method
     side = min(height, width)
@@ -62,8 +62,9 @@ def top_factors(matrix: np.ndarray, k: int, method: str = "auto", seed: int = 0)
 
     Args:
         method: "full" (LAPACK via NumPy, exact), "randomized" (Halko et al.'s range
-            finder with power iterations, scikit-learn's ``randomized_svd``; accurate to
-            ~1e-6 relative on images, whose spectra decay fast) or "auto".
+            finder with power iterations, scikit-learn's ``randomized_svd``; close to exact
+            on images, whose spectra decay fast, and approximate where a spectrum is
+            flat) or "auto".
     """
     height, width = matrix.shape
     k = _check_k(k, height, width)
@@ -185,12 +186,6 @@ def fit_within(image: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
     height, width = image.shape[:2]
     if max(height, width) <= max_side:
         return image
-    from PIL import Image
-
     scale = max_side / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    channels = [
-        np.asarray(Image.fromarray(image[..., c]).resize(size, Image.Resampling.BOX))
-        for c in range(image.shape[2])
-    ]
-    return np.stack(channels, axis=-1).astype(np.float32)
+    size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    return resize(image, size, "box")

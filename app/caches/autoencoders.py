@@ -56,27 +56,39 @@ def projection(kind: str, code_size: int, count: int, method: str, dims: int):
 
 @st.cache_data(max_entries=8, show_spinner="Drawing the latent space...")
 def latent_scatter_html(kind: str, code_size: int, count: int, method: str, dims: int) -> str:
-    from mml7 import autoencoder_figures
+    from mml7.plots import autoencoders as figures
 
     test = fashion_mnist("test")
     points = projection(kind, code_size, count, method, dims)
     title = f"{kind} autoencoder, code {code_size}, {method if code_size > dims else 'codes'}"
-    figure = autoencoder_figures.latent_scatter(
+    figure = figures.latent_scatter(
         points, test.labels[:count], test.class_names, test.images[:count], title
     )
-    return autoencoder_figures.latent_scatter_html(figure)
+    return figures.latent_scatter_html(figure)
 
 
 @st.cache_data(max_entries=2, show_spinner="Denoising at each noise level...")
 def denoising_robustness(count: int, stddevs: tuple) -> dict:
-    from mml7 import autoencoder_figures, autoencoders
+    from mml7 import autoencoders
 
     models = {
         f"trained at {s}": autoencoder("denoising", 64, s)
         for s in autoencoders.SHIPPED_NOISE_STDDEVS
     }
     images = fashion_mnist("test").images[:count]
-    return autoencoder_figures.robustness_table(models, images, stddevs)
+    return autoencoders.denoising_robustness(models, images, stddevs)
+
+
+@st.cache_data(max_entries=8, show_spinner="Denoising...")
+def denoised(noise: str, amount: float, trained_at: float, count: int):
+    """(clean, noisy, denoised) float32 (count, 28, 28, 1): the first ``count`` test images,
+    corrupted by ``noise`` of ``amount`` (seed 0), through the denoiser trained at
+    ``trained_at``."""
+    from mml7 import autoencoders
+
+    clean = fashion_mnist("test").images[:count]
+    noisy = autoencoders.add_noise(clean, noise, amount, seed=0)
+    return clean, noisy, autoencoder("denoising", 64, trained_at).reconstruct(noisy)
 
 
 @cached_data(max_entries=4, show_spinner=False)
@@ -96,9 +108,12 @@ def svd_image(photo: str, upload: Upload | None, grey: bool):
 
 @cached_data(max_entries=4, show_spinner="Computing the singular values...")
 def svd_spectrum(photo: str, upload: Upload | None, grey: bool):
+    """(singular values (c, r) per channel, their cumulative energy (r,)), r <= 500."""
     from mml7 import svd
 
-    return svd.singular_values(svd_image(photo, upload, grey), max_values=500)
+    image = svd_image(photo, upload, grey)
+    values = svd.singular_values(image, max_values=500)
+    return values, svd.cumulative_energy(values, image=image)
 
 
 @cached_data(max_entries=24, show_spinner=False)

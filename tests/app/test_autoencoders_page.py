@@ -142,7 +142,7 @@ def test_latent_space_and_morphing_controls(page):
 
 
 def test_latent_scatter_html_has_hover_images(fashion_available):
-    from mml7 import autoencoder_figures as figures
+    from mml7.plots import autoencoders as figures
 
     test = data.fashion_mnist("test", 30)
     points = np.random.default_rng(0).normal(size=(30, 2))

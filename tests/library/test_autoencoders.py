@@ -183,6 +183,88 @@ def test_pretrained_loads_saved_weights(tmp_path, tiny_images):
     assert loaded.encoder.output_shape == (None, 2)
 
 
+def test_pretrained_reads_the_weights_folder_of_the_environment(tmp_path, monkeypatch):
+    """``MML7_WEIGHTS`` moves every shipped file; ``shipped.save_weights`` (what
+    ``train_shipped`` saves with) writes files ``pretrained`` loads."""
+    from mml7 import shipped
+
+    monkeypatch.setenv("MML7_WEIGHTS", str(tmp_path))
+    model = ae.build_autoencoder("conv", 2)
+    path = ae.weights_path("conv", 2)
+    assert path.parent == tmp_path
+    shipped.save_weights(model.autoencoder, path)
+    images = np.random.default_rng(1).random((2, 28, 28, 1)).astype("float32")
+    loaded = ae.pretrained("conv", 2)
+    np.testing.assert_allclose(loaded.reconstruct(images), model.reconstruct(images), atol=1e-6)
+    faces = ae.build_conv_autoencoder((28, 28, 1), ae.FACES_CODE_SIZE)
+    shipped.save_weights(faces.autoencoder, tmp_path / ae.FACES_FILE)
+    np.testing.assert_allclose(
+        ae.pretrained_faces().encode(images), faces.encode(images), atol=1e-6
+    )
+    assert ae.shipped_summary() == {}
+
+
+def test_shipped_scores_from_a_record():
+    record = {
+        "models": {
+            "b": {
+                "kind": "conv",
+                "code_size": 32,
+                "test_mse": 0.01,
+                "pca_test_mse": 0.02,
+                "epochs": 3,
+            },
+            "a": {
+                "kind": "conv",
+                "code_size": 2,
+                "test_mse": 0.04,
+                "pca_test_mse": 0.05,
+                "epochs": 1,
+            },
+            "c": {
+                "kind": "linear",
+                "code_size": 2,
+                "test_mse": 0.05,
+                "pca_test_mse": 0.05,
+                "epochs": 9,
+            },
+        }
+    }
+    table = ae.shipped_scores("conv", record)
+    assert table["code size"] == [2, 32] and table["epochs"] == [1, 3]
+    assert table["conv / PCA"] == pytest.approx([0.8, 0.5])
+    assert ae.shipped_scores("denoising", record)["code size"] == []
+    with pytest.raises(InputError, match="kind must be one of"):
+        ae.shipped_scores("vae", record)
+
+
+def test_denoising_robustness_table(tiny_images):
+    model = ae.build_autoencoder("conv", 2, input_shape=(8, 8, 1))
+    table = ae.denoising_robustness({"model": model}, tiny_images, (0.0, 0.2))
+    assert list(table) == ["noise stddev", "noisy input", "model"]
+    assert table["noise stddev"] == [0.0, 0.2]
+    assert table["noisy input"][0] == 100.0  # no noise: an exact copy
+    assert table["noisy input"][1] < 30
+    expected = ae.psnr(tiny_images, model.reconstruct(tiny_images)).mean()
+    assert table["model"][0] == pytest.approx(expected)
+
+
+def test_train_new_starts_a_linear_model_at_the_mean(tiny_images):
+    fresh = ae.build_for_images("linear", 2, tiny_images)
+    bias = np.asarray(fresh.decoder.get_layer("pixels").bias)
+    np.testing.assert_allclose(bias, tiny_images.mean(0).ravel(), atol=1e-6)
+    seen = []
+    model = ae.train_new("conv", 2, tiny_images, 2, progress=lambda f, m: seen.append(f))
+    assert model.kind == "conv" and model.encoder.input_shape == (None, 8, 8, 1)
+    assert seen == pytest.approx([0.5, 1.0])
+
+
+def test_lfw_faces_28():
+    faces = ae.lfw_faces_28()
+    assert faces.shape == (200, 28, 28, 1) and faces.dtype == np.float32
+    assert 0.0 <= faces.min() and faces.max() <= 1.0
+
+
 def test_pretrained_bad_requests(tmp_path):
     with pytest.raises(InputError, match="kind must be"):
         ae.pretrained("vae", 2)
@@ -256,3 +338,29 @@ def test_pretrained_refuses_a_file_of_another_model(tmp_path):
     other.autoencoder.save_weights(ae.weights_path("linear", 2, folder=tmp_path))
     with pytest.raises(InputError, match="does not fit"):
         ae.pretrained("linear", 2, folder=tmp_path)
+
+
+@pytest.mark.integration
+def test_train_shipped_quick_writes_loadable_weights_and_a_record(
+    tmp_path, monkeypatch, fashion_available
+):
+    from mml7 import shipped
+    from mml7.autoencoders import shipped_training
+
+    schedule = (("linear", 2, 0.0, 12), ("denoising", 64, 0.2, 12))
+    monkeypatch.setattr(shipped_training, "SHIPPED_JOBS", schedule)
+    seen = []
+    record = ae.train_shipped(tmp_path, quick=True, progress=lambda f, m: seen.append(f))
+    assert record == shipped.summary("autoencoders", tmp_path)
+    assert record["train_images"] == 2000 and record["wall_seconds"] > 0
+    assert record["environment"]["backend"] and record["environment"]["device"]
+    assert set(record["models"]) == {
+        "ae_linear_2.weights.h5",
+        "ae_denoising_64_s20.weights.h5",
+        ae.FACES_FILE,
+    }
+    denoiser = record["models"]["ae_denoising_64_s20.weights.h5"]
+    assert denoiser["epochs"] == 1 and {"psnr_noisy", "psnr_denoised"} <= set(denoiser)
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+    assert ae.pretrained("linear", 2, folder=tmp_path).code_size == 2
+    assert ae.pretrained_faces(folder=tmp_path).code_size == ae.FACES_CODE_SIZE

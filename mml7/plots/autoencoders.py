@@ -1,4 +1,4 @@
-"""Plotly figures and tables for the autoencoder page (no streamlit here).
+"""Plotly figures for the autoencoders and SVD: image grids, spectra, the latent space.
 
 The latent-space scatter is returned as a self-contained HTML document: Plotly's hover
 labels cannot show pictures, so a few lines of JavaScript put the hovered point's image
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 
 import numpy as np
 import plotly.express as px
@@ -17,8 +16,7 @@ import plotly.graph_objects as go
 from PIL import Image
 from plotly.subplots import make_subplots
 
-from mml7 import autoencoders as ae
-from mml7 import svd
+from mml7.images import resize
 
 
 def image_rows(rows: dict[str, np.ndarray], titles: list[str] | None = None) -> go.Figure:
@@ -57,8 +55,14 @@ def image_rows(rows: dict[str, np.ndarray], titles: list[str] | None = None) -> 
     return figure
 
 
-def spectrum_figure(values: np.ndarray, image: np.ndarray, k: int) -> go.Figure:
-    """Singular values (log scale, per channel) and their cumulative energy, k marked."""
+def spectrum_figure(values: np.ndarray, energy: np.ndarray, k: int) -> go.Figure:
+    """Singular values (log scale, per channel) and their cumulative energy, k marked.
+
+    Args:
+        values: float (c, r) singular values per channel (``mml7.svd.singular_values``).
+        energy: float (r,) in [0, 1], ``mml7.svd.cumulative_energy`` of them.
+        k: the rank to mark.
+    """
     figure = make_subplots(
         1, 2, subplot_titles=("singular values s_i", "cumulative energy sum s_i^2 / ||X||^2")
     )
@@ -68,7 +72,6 @@ def spectrum_figure(values: np.ndarray, image: np.ndarray, k: int) -> go.Figure:
         figure.add_trace(
             go.Scattergl(x=index, y=channel, line_color=colour, showlegend=False), 1, 1
         )
-    energy = svd.cumulative_energy(values, image=image)
     figure.add_trace(go.Scattergl(x=index, y=energy, line_color="#444", showlegend=False), 1, 2)
     for col in (1, 2):
         figure.add_vline(x=k, line_dash="dot", row=1, col=col)
@@ -81,8 +84,9 @@ def spectrum_figure(values: np.ndarray, image: np.ndarray, k: int) -> go.Figure:
 def png_data_uri(image: np.ndarray, scale: int = 3) -> str:
     """A float image (h, w, c) in [0, 1] as a nearest-neighbour enlarged PNG data URI."""
     pixels = (np.clip(np.asarray(image), 0, 1) * 255).astype(np.uint8)
+    height, width = pixels.shape[:2]
+    pixels = resize(pixels, (height * scale, width * scale), "nearest")
     picture = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
-    picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -162,25 +166,30 @@ def latent_scatter_html(figure: go.Figure) -> str:
     )
 
 
-def robustness_table(
-    models: dict[str, ae.Autoencoder], images: np.ndarray, stddevs, seed: int = 0
-) -> dict[str, list[float]]:
-    """Mean PSNR (dB) of each model's output, and of the noisy input, per Gaussian stddev.
+def scores_figure(table: dict[str, list], kind: str) -> go.Figure:
+    """Grouped bars of test MSE per code size, ``kind`` beside PCA.
 
-    Returns:
-        {"noise stddev": [...], "noisy input": [...], name: [...] for each model}.
+    Args:
+        table: ``mml7.autoencoders.shipped_scores`` columns ("code size", kind, "PCA").
     """
-    table: dict[str, list[float]] = {"noise stddev": [float(s) for s in stddevs], "noisy input": []}
-    for name in models:
-        table[name] = []
-    for stddev in stddevs:
-        noisy = ae.add_noise(images, "gaussian", float(stddev), seed=seed)
-        table["noisy input"].append(float(ae.psnr(images, noisy).mean()))
-        for name, model in models.items():
-            table[name].append(float(ae.psnr(images, model.reconstruct(noisy)).mean()))
-    return table
+    labels = {"value": "test MSE (10,000 images)", "variable": ""}
+    figure = px.bar(table, x="code size", y=[kind, "PCA"], barmode="group", labels=labels)
+    return figure.update_xaxes(type="category")
 
 
-def summary_json(summary: dict) -> str:
-    """The training record as indented JSON (for a download button)."""
-    return json.dumps(summary, indent=1)
+def robustness_figure(table: dict[str, list[float]], count: int) -> go.Figure:
+    """Mean PSNR against the test-time Gaussian stddev, one line per model and the input.
+
+    Args:
+        table: ``mml7.autoencoders.denoising_robustness`` columns.
+        count: how many test images the means are over (for the title).
+    """
+    title = f"Robustness: mean PSNR vs Gaussian noise at test time ({count:,} test images)"
+    labels = {"value": "PSNR (dB)", "variable": ""}
+    columns = [name for name in table if name != "noise stddev"]
+    return px.line(table, x="noise stddev", y=columns, markers=True, title=title, labels=labels)
+
+
+def loss_figure(losses: list[float]) -> go.Figure:
+    """Training loss per epoch."""
+    return px.line(y=losses, markers=True, labels={"x": "epoch", "y": "loss"})

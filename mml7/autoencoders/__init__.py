@@ -1,0 +1,96 @@
+"""Autoencoders: linear (= PCA), convolutional and denoising, with PCA, PSNR and morphing.
+
+An autoencoder is an encoder (image -> code) and a decoder (code -> image) trained so
+that decoder(encoder(x)) ~ x. Without activations it can do no better than PCA, and with
+squared error it learns the same subspace (not the same basis); convolutions and
+non-linearities do better at the same code size; trained on noisy inputs against clean
+targets it becomes a denoiser.
+
+One idea per submodule: ``models`` (the Keras models and their two layers), ``training``,
+``pca`` (PCA and the scores), ``noise`` (corruption and denoising robustness), ``latent``
+(projections and morphs), ``shipped_models`` (the pre-trained models and loading them)
+and ``shipped_training`` (remaking them). Every public name is importable from here.
+
+>>> model = build_linear_autoencoder((28, 28, 1), code_size=2)
+>>> model.encoder.output_shape, model.decoder.output_shape
+((None, 2), (None, 28, 28, 1))
+"""
+
+from mml7.autoencoders.latent import (
+    PROJECTIONS,
+    cross_fade,
+    interpolate_codes,
+    morph,
+    project_codes,
+)
+from mml7.autoencoders.models import (
+    KINDS,
+    Autoencoder,
+    Centre,
+    ClippedGaussianNoise,
+    build_autoencoder,
+    build_conv_autoencoder,
+    build_for_images,
+    build_linear_autoencoder,
+)
+from mml7.autoencoders.noise import NOISE_KINDS, add_noise, denoising_robustness
+from mml7.autoencoders.pca import PCA, fit_pca, mse, principal_angles_to_pca, psnr
+from mml7.autoencoders.shipped_models import (
+    FACES_CODE_SIZE,
+    FACES_FILE,
+    SHIPPED_CODE_SIZES,
+    SHIPPED_NOISE_STDDEVS,
+    lfw_faces_28,
+    pretrained,
+    pretrained_faces,
+    shipped_scores,
+    shipped_summary,
+    weights_path,
+)
+from mml7.autoencoders.shipped_training import (
+    FACES_EPOCHS,
+    LEARNING_RATES,
+    SHIPPED_JOBS,
+    train_shipped,
+)
+from mml7.autoencoders.training import train_autoencoder, train_new
+
+__all__ = [
+    "FACES_CODE_SIZE",
+    "FACES_EPOCHS",
+    "FACES_FILE",
+    "KINDS",
+    "LEARNING_RATES",
+    "NOISE_KINDS",
+    "PCA",
+    "PROJECTIONS",
+    "SHIPPED_CODE_SIZES",
+    "SHIPPED_JOBS",
+    "SHIPPED_NOISE_STDDEVS",
+    "Autoencoder",
+    "Centre",
+    "ClippedGaussianNoise",
+    "add_noise",
+    "build_autoencoder",
+    "build_conv_autoencoder",
+    "build_for_images",
+    "build_linear_autoencoder",
+    "cross_fade",
+    "denoising_robustness",
+    "fit_pca",
+    "interpolate_codes",
+    "lfw_faces_28",
+    "morph",
+    "mse",
+    "pretrained",
+    "pretrained_faces",
+    "principal_angles_to_pca",
+    "project_codes",
+    "psnr",
+    "shipped_scores",
+    "shipped_summary",
+    "train_autoencoder",
+    "train_new",
+    "train_shipped",
+    "weights_path",
+]

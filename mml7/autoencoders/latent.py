@@ -1,0 +1,65 @@
+"""The latent space: codes projected to 2-D or 3-D for plotting, and morphs that walk
+from one image's code to another's."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mml7.autoencoders.models import Autoencoder
+from mml7.errors import InputError, check_choice
+
+PROJECTIONS = ("pca", "tsne")
+
+
+def project_codes(codes: np.ndarray, method: str = "pca", dims: int = 2, seed: int = 0):
+    """Codes (n, code_size) -> (n, dims) points to plot.
+
+    Args:
+        method: "pca" or "tsne" (scikit-learn); codes with ``dims`` or fewer columns
+            are returned as they are (padded with zeros up to ``dims``).
+        dims: 2 or 3.
+    """
+    codes = np.asarray(codes, dtype=np.float64)
+    if dims not in (2, 3):
+        raise ValueError(f"dims must be 2 or 3, got {dims}")
+    method = check_choice(method, PROJECTIONS, "projection method")
+    if codes.shape[1] <= dims:
+        return np.pad(codes, ((0, 0), (0, dims - codes.shape[1])))
+    if method == "pca":
+        centred = codes - codes.mean(axis=0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        return centred @ vt[:dims].T
+    from sklearn.manifold import TSNE
+
+    perplexity = float(min(30, max(2, (len(codes) - 1) // 3)))
+    tsne = TSNE(dims, perplexity=perplexity, init="pca", random_state=seed)
+    return tsne.fit_transform(codes)
+
+
+def interpolate_codes(code_a: np.ndarray, code_b: np.ndarray, steps: int) -> np.ndarray:
+    """``steps`` codes on the segment from ``code_a`` to ``code_b``, both included."""
+    if steps < 2:
+        raise InputError(f"a morph needs at least 2 steps, got {steps}")
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    return (1 - t) * np.ravel(code_a)[None, :] + t * np.ravel(code_b)[None, :]
+
+
+def morph(model: Autoencoder, image_a: np.ndarray, image_b: np.ndarray, steps: int = 9):
+    """Decode codes interpolated linearly between two images' codes.
+
+    Args:
+        image_a, image_b: float32 (h, w, c) in [0, 1].
+
+    Returns:
+        float32 (steps, h, w, c); the first and last are the two reconstructions.
+    """
+    codes = model.encode(np.stack([image_a, image_b]).astype(np.float32))
+    return model.decode(interpolate_codes(codes[0], codes[1], steps).astype(np.float32))
+
+
+def cross_fade(image_a: np.ndarray, image_b: np.ndarray, steps: int = 9) -> np.ndarray:
+    """The plain pixel blend (1 - t) a + t b for ``steps`` values of t in [0, 1]."""
+    if steps < 2:
+        raise InputError(f"a cross-fade needs at least 2 steps, got {steps}")
+    t = np.linspace(0.0, 1.0, steps).reshape(-1, *([1] * np.ndim(image_a)))
+    return ((1 - t) * image_a[None] + t * image_b[None]).astype(np.float32)

@@ -1,0 +1,84 @@
+"""PCA of images, the reconstruction scores (MSE, PSNR), and how close a linear
+autoencoder comes to PCA's subspace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mml7.autoencoders.models import Autoencoder
+from mml7.errors import InputError
+
+
+@dataclass(frozen=True)
+class PCA:
+    """Principal components of flattened images (exact, from the covariance matrix).
+
+    Attributes:
+        mean: float64 (d,) mean image, flattened.
+        components: float64 (max_k, d), orthonormal rows, by decreasing variance.
+        explained_variance: float64 (max_k,).
+        shape: (h, w, c) of the images.
+    """
+
+    mean: np.ndarray
+    components: np.ndarray
+    explained_variance: np.ndarray
+    shape: tuple[int, ...]
+
+    def encode(self, images: np.ndarray, k: int) -> np.ndarray:
+        flat = np.reshape(images, (len(images), -1)).astype(np.float64)
+        return (flat - self.mean) @ self.components[:k].T
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        k = codes.shape[1]
+        flat = codes @ self.components[:k] + self.mean
+        return flat.reshape((len(codes), *self.shape)).astype(np.float32)
+
+    def reconstruct(self, images: np.ndarray, k: int) -> np.ndarray:
+        return self.decode(self.encode(images, k))
+
+
+def fit_pca(images: np.ndarray, max_k: int = 64) -> PCA:
+    """PCA of images (n, h, w, c) keeping ``max_k`` components (eigh of the covariance)."""
+    images = np.asarray(images)
+    flat = images.reshape((len(images), -1)).astype(np.float64)
+    if len(flat) < 2:
+        raise InputError("PCA needs at least 2 images.")
+    max_k = min(int(max_k), flat.shape[1])
+    mean = flat.mean(axis=0)
+    centred = flat - mean
+    covariance = centred.T @ centred / (len(flat) - 1)
+    values, vectors = np.linalg.eigh(covariance)
+    order = np.argsort(values)[::-1][:max_k]
+    return PCA(mean, vectors[:, order].T.copy(), values[order], tuple(images.shape[1:]))
+
+
+def mse(images: np.ndarray, reconstructions: np.ndarray) -> float:
+    """Mean squared error over all pixels of all images."""
+    difference = np.asarray(images, np.float64) - np.asarray(reconstructions, np.float64)
+    return float(np.mean(difference**2))
+
+
+def psnr(images: np.ndarray, estimates: np.ndarray, data_range: float = 1.0) -> np.ndarray:
+    """Peak signal-to-noise ratio per image, in dB: 10 log10(range^2 / MSE).
+
+    Returns float64 (n,); an exact copy is capped at 100 dB instead of infinity.
+    """
+    difference = np.asarray(images, np.float64) - np.asarray(estimates, np.float64)
+    per_image = np.mean(difference.reshape(len(difference), -1) ** 2, axis=1)
+    return np.minimum(10 * np.log10(data_range**2 / np.maximum(per_image, 1e-10)), 100.0)
+
+
+def principal_angles_to_pca(model: Autoencoder, pca: PCA) -> np.ndarray:
+    """Principal angles (degrees, ascending) between a linear decoder's column space and
+    PCA's top-k subspace. All near 0 means the autoencoder found PCA's subspace, though
+    its basis vectors are generally not the principal components themselves."""
+    if model.kind != "linear":
+        raise ValueError(f"principal angles need a linear autoencoder, got kind {model.kind!r}")
+    from scipy.linalg import subspace_angles
+
+    kernel = np.asarray(model.decoder.get_layer("pixels").kernel)  # (k, d)
+    angles = subspace_angles(kernel.T, pca.components[: model.code_size].T)
+    return np.sort(np.degrees(angles))

@@ -1,0 +1,84 @@
+"""Training an autoencoder: Adam on squared error, noise on the inputs for a denoiser."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+import numpy as np
+
+from mml7 import progress as progress_protocol
+from mml7.autoencoders.models import Autoencoder, ClippedGaussianNoise, build_for_images
+from mml7.errors import InputError
+from mml7.progress import Progress
+
+
+def train_autoencoder(
+    model: Autoencoder,
+    images: np.ndarray,
+    epochs: int,
+    batch_size: int = 128,
+    learning_rate: float = 1e-3,
+    validation_images: np.ndarray | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+    on_epoch_end: Callable[[int, dict], None] | None = None,
+) -> dict[str, list[float]]:
+    """Train with Adam on mean squared error, learning rate cosine-decayed to 1% of start.
+
+    A denoising model (``model.noise_stddev > 0``) sees clipped Gaussian noise on its
+    inputs and the clean images as targets; the noise layer is only in the training
+    wrapper, so ``model.autoencoder`` maps (noisy) images to clean ones.
+
+    Args:
+        images: float32 (n, h, w, c) in [0, 1], n >= 2.
+        epochs: passes over ``images``, >= 1.
+        validation_images: scored each epoch (no noise) when given.
+        progress: ``progress(fraction, message)`` after each epoch.
+        on_epoch_end: ``on_epoch_end(epoch, history)`` after each epoch, with the history
+            so far as below (for live loss curves).
+
+    Returns:
+        Keras history: {"loss": [...], "val_loss": [...]} per epoch.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4 or len(images) < 2:
+        raise InputError(f"need at least 2 images shaped (n, h, w, c), got {images.shape}")
+    if epochs < 1:
+        raise InputError(f"epochs must be at least 1, got {epochs}")
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(images.shape[1:])
+    noisy = ClippedGaussianNoise(model.noise_stddev, seed=seed)(inputs)
+    trainer = keras.Model(inputs, model.autoencoder(noisy))
+    steps = epochs * int(np.ceil(len(images) / batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.01)
+    trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
+    callback = progress_protocol.keras_callback(
+        progress, epochs, label=model.autoencoder.name, on_epoch_end=on_epoch_end
+    )
+    trainer.fit(
+        images,
+        images,
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=True,
+        validation_data=None if validation_images is None else (validation_images,) * 2,
+        callbacks=[callback],
+        verbose=0,
+    )
+    return callback.history
+
+
+def train_new(
+    kind: str,
+    code_size: int,
+    images: np.ndarray,
+    epochs: int,
+    progress: Progress | None = None,
+    on_epoch_end: Callable[[int, dict], None] | None = None,
+) -> Autoencoder:
+    """A fresh autoencoder of ``kind`` built for ``images`` (``build_for_images``) and
+    trained on them with ``train_autoencoder``'s defaults; returns the trained model."""
+    model = build_for_images(kind, code_size, images)
+    train_autoencoder(model, images, epochs, progress=progress, on_epoch_end=on_epoch_end)
+    return model

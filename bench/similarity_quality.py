@@ -30,6 +30,71 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from mml7 import data, similarity  # noqa: E402
 
 
+def measure(name, test, train, pool, queries, repeats) -> dict:
+    """One representation's row: retrieval scores per metric and the few-label probe."""
+    start = time.perf_counter()
+    fitted = similarity.fit_representation(name, test.images)
+    gallery = fitted.transform(test.images)
+    labelled = fitted.transform(train.images[pool])
+    seconds = time.perf_counter() - start
+    row = {"representation": name, "dims": gallery.shape[1], "features_s": seconds}
+    for metric in similarity.METRICS:
+        scores = similarity.retrieval_scores(gallery, test.labels, metric, query_indices=queries)
+        row |= {f"{metric} {key}": value for key, value in scores.items()}
+    probe = similarity.few_label_probe(
+        labelled,
+        train.labels[pool],
+        per_class=(10, 100),
+        repeats=repeats,
+        test_vectors=gallery,
+        test_labels=test.labels,
+    )
+    for count, result in probe.items():
+        row[f"probe {count}/class"] = result["accuracy"]
+        row[f"probe {count}/class std"] = result["std"]
+    return row
+
+
+def print_table(results: list[dict], num_queries: int, repeats: int) -> None:
+    print(f"\n{num_queries:,} leave-one-out queries; probe: {repeats} draws, 10,000 test images")
+    print(
+        "| representation | d | cos P@10 | cos mAP | euc P@10 | euc mAP "
+        "| probe 10/class | probe 100/class |"
+    )
+    print("| --- " * 8 + "|")
+    for row in results:
+        print(
+            f"| {row['representation']} | {row['dims']} | {row['cosine precision@10']:.4f} | "
+            f"{row['cosine mAP']:.4f} | {row['euclidean precision@10']:.4f} | "
+            f"{row['euclidean mAP']:.4f} | {row['probe 10/class']:.4f} "
+            f"± {row['probe 10/class std']:.4f} | {row['probe 100/class']:.4f} "
+            f"± {row['probe 100/class std']:.4f} |"
+        )
+
+
+def print_choices(test, queries) -> None:
+    """How PCA's k and MobileNet's cut depth were chosen (mAP for each)."""
+    print("\nPCA k (cosine, fitted on the test images):")
+    for k in (8, 16, 32, 64, 128):
+        codes = similarity.PCACodes(k).fit_transform(test.images)
+        scores = similarity.retrieval_scores(codes, test.labels, "cosine", query_indices=queries)
+        print(f"k={k:4d}: P@10 {scores['precision@10']:.4f}  mAP {scores['mAP']:.4f}")
+    if similarity.representation_status("ImageNet MobileNet features") is not None:
+        return
+    from mml7 import backbones
+
+    print(f"\nMobileNet (alpha 0.25) cut (cosine, {similarity.IMAGENET_SIZE} px input):")
+    for cut in backbones.spec("MobileNet (alpha 0.25)").cut_names:
+        start = time.perf_counter()
+        features = similarity.ImageNetFeatures(cut=cut).fit_transform(test.images)
+        seconds = time.perf_counter() - start
+        scores = similarity.retrieval_scores(features, test.labels, "cosine", query_indices=queries)
+        print(
+            f"{cut:>9}: d={features.shape[1]:4d}  P@10 {scores['precision@10']:.4f}  "
+            f"mAP {scores['mAP']:.4f}  ({seconds:.0f} s for 10,000 images)"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print RESULT lines for run_all")
@@ -52,88 +117,21 @@ def main() -> int:
         if reason is not None:
             print(f"{name}: skipped ({reason})", flush=True)
             continue
-        start = time.perf_counter()
-        fitted = similarity.fit_representation(name, test.images)
-        gallery = fitted.transform(test.images)
-        labelled = fitted.transform(train.images[pool])
-        seconds = time.perf_counter() - start
-        row = {"representation": name, "dims": gallery.shape[1], "features_s": seconds}
-        for metric in similarity.METRICS:
-            scores = similarity.retrieval_scores(
-                gallery, test.labels, metric, query_indices=queries
-            )
-            row |= {f"{metric} {key}": value for key, value in scores.items()}
-        probe = similarity.few_label_probe(
-            labelled,
-            train.labels[pool],
-            per_class=(10, 100),
-            repeats=repeats,
-            test_vectors=gallery,
-            test_labels=test.labels,
-        )
-        for count, result in probe.items():
-            row[f"probe {count}/class"] = result["accuracy"]
-            row[f"probe {count}/class std"] = result["std"]
-        results.append(row)
-        print(json.dumps(row), flush=True)
+        results.append(measure(name, test, train, pool, queries, repeats))
+        print(json.dumps(results[-1]), flush=True)
 
-    print(f"\n{len(queries):,} leave-one-out queries; probe: {repeats} draws, 10,000 test images")
-    print(
-        "| representation | d | cos P@10 | cos mAP | euc P@10 | euc mAP "
-        "| probe 10/class | probe 100/class |"
-    )
-    print("| --- " * 8 + "|")
-    for row in results:
-        print(
-            f"| {row['representation']} | {row['dims']} | {row['cosine precision@10']:.4f} | "
-            f"{row['cosine mAP']:.4f} | {row['euclidean precision@10']:.4f} | "
-            f"{row['euclidean mAP']:.4f} | {row['probe 10/class']:.4f} "
-            f"± {row['probe 10/class std']:.4f} | {row['probe 100/class']:.4f} "
-            f"± {row['probe 100/class std']:.4f} |"
-        )
-
+    print_table(results, len(queries), repeats)
     if not args.only:
-        print("\nPCA k (cosine, fitted on the test images):")
-        for k in (8, 16, 32, 64, 128):
-            codes = similarity.PCACodes(k).fit_transform(test.images)
-            scores = similarity.retrieval_scores(
-                codes, test.labels, "cosine", query_indices=queries
-            )
-            print(f"k={k:4d}: P@10 {scores['precision@10']:.4f}  mAP {scores['mAP']:.4f}")
-
-    if not args.only and similarity.representation_status("ImageNet MobileNet features") is None:
-        from mml7 import backbones
-
-        print(f"\nMobileNet (alpha 0.25) cut (cosine, {similarity.IMAGENET_SIZE} px input):")
-        for cut in backbones.spec("MobileNet (alpha 0.25)").cut_names:
-            start = time.perf_counter()
-            features = similarity.ImageNetFeatures(cut=cut).fit_transform(test.images)
-            seconds = time.perf_counter() - start
-            scores = similarity.retrieval_scores(
-                features, test.labels, "cosine", query_indices=queries
-            )
-            print(
-                f"{cut:>9}: d={features.shape[1]:4d}  P@10 {scores['precision@10']:.4f}  "
-                f"mAP {scores['mAP']:.4f}  ({seconds:.0f} s for 10,000 images)"
-            )
-
+        print_choices(test, queries)
     if args.json:
+        figures = ("cosine precision@10", "cosine mAP", "probe 10/class", "probe 100/class")
         for row in results:
-            for figure in (
-                "cosine precision@10",
-                "cosine mAP",
-                "probe 10/class",
-                "probe 100/class",
-            ):
-                print(
-                    "RESULT "
-                    + json.dumps(
-                        {
-                            "figure": f"{figure}, {row['representation']}",
-                            "value": round(row[figure], 4),
-                        }
-                    )
-                )
+            for figure in figures:
+                result = {
+                    "figure": f"{figure}, {row['representation']}",
+                    "value": round(row[figure], 4),
+                }
+                print("RESULT " + json.dumps(result))
     return 0
 
 

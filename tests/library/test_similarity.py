@@ -265,8 +265,6 @@ def test_autoencoder_codes_use_the_shipped_encoder(kind, code_size, monkeypatch,
     keras.utils.set_random_seed(0)
     model = autoencoders.build_autoencoder(kind, code_size)
     monkeypatch.setenv("MML7_WEIGHTS", str(tmp_path))
-    # Until mml7.autoencoders reads MML7_WEIGHTS (mml7.shipped.weights_dir) at call time.
-    monkeypatch.setattr(autoencoders, "WEIGHTS_DIR", tmp_path, raising=False)
     name = next(n for n in similarity.REPRESENTATIONS if n.startswith(kind.capitalize()))
     assert "weights" in similarity.representation_status(name)  # nothing saved yet
     model.autoencoder.save_weights(autoencoders.weights_path(kind, code_size))

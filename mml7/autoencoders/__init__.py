@@ -8,8 +8,8 @@ targets it becomes a denoiser.
 
 One idea per submodule: ``models`` (the Keras models and their two layers), ``training``,
 ``pca`` (PCA and the scores), ``noise`` (corruption and denoising robustness), ``latent``
-(projections and morphs), ``shipped_models`` (the pre-trained models and loading them)
-and ``shipped_training`` (remaking them). Every public name is importable from here.
+(projections and morphs), ``weights`` (the pre-trained models: loading
+and remaking them). Every public name is importable from here.
 
 >>> model = build_linear_autoencoder((28, 28, 1), code_size=2)
 >>> model.encoder.output_shape, model.decoder.output_shape
@@ -35,25 +35,23 @@ from mml7.autoencoders.models import (
 )
 from mml7.autoencoders.noise import NOISE_KINDS, add_noise, denoising_robustness
 from mml7.autoencoders.pca import PCA, fit_pca, mse, principal_angles_to_pca, psnr
-from mml7.autoencoders.shipped_models import (
+from mml7.autoencoders.training import train_autoencoder, train_new
+from mml7.autoencoders.weights import (
     FACES_CODE_SIZE,
+    FACES_EPOCHS,
     FACES_FILE,
+    LEARNING_RATES,
     SHIPPED_CODE_SIZES,
+    SHIPPED_JOBS,
     SHIPPED_NOISE_STDDEVS,
     lfw_faces_28,
     pretrained,
     pretrained_faces,
     shipped_scores,
     shipped_summary,
+    train_shipped,
     weights_path,
 )
-from mml7.autoencoders.shipped_training import (
-    FACES_EPOCHS,
-    LEARNING_RATES,
-    SHIPPED_JOBS,
-    train_shipped,
-)
-from mml7.autoencoders.training import train_autoencoder, train_new
 
 __all__ = [
     "FACES_CODE_SIZE",

@@ -345,10 +345,10 @@ def test_train_shipped_quick_writes_loadable_weights_and_a_record(
     tmp_path, monkeypatch, fashion_available
 ):
     from mml7 import shipped
-    from mml7.autoencoders import shipped_training
+    from mml7.autoencoders import weights
 
     schedule = (("linear", 2, 0.0, 12), ("denoising", 64, 0.2, 12))
-    monkeypatch.setattr(shipped_training, "SHIPPED_JOBS", schedule)
+    monkeypatch.setattr(weights, "SHIPPED_JOBS", schedule)
     seen = []
     record = ae.train_shipped(tmp_path, quick=True, progress=lambda f, m: seen.append(f))
     assert record == shipped.summary("autoencoders", tmp_path)

@@ -40,6 +40,11 @@ def progress_bar(label: str) -> Iterator[Progress]:
         report.bar.empty()
 
 
+def upload_help(what: str) -> str:
+    """An uploader's help text: ``what`` it takes, and the server's size limit."""
+    return f"{what} At most {st.get_option('server.maxUploadSize')} MB per file."
+
+
 def upload(file) -> Upload | None:
     """An ``st.file_uploader`` result as an ``Upload``; its digest is computed once per
     uploaded file (remembered in the session by the file's id), not on every rerun."""

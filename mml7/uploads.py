@@ -246,6 +246,47 @@ def read_upload(
     )
 
 
+def read_image(
+    filename: str, data: bytes, channels: int = 3, max_side: int | None = None
+) -> np.ndarray:
+    """Read one uploaded image, for an uploader that takes a single image (not a zip).
+
+    Args:
+        filename: the upload's name, for messages.
+        data: the file's bytes.
+        channels: 1 (grey) or 3 (RGB).
+        max_side: when set, an image whose longer side is larger is scaled down to it
+            (aspect kept).
+
+    Returns:
+        float32 (h, w, channels) in [0, 1].
+
+    Raises:
+        InputError: empty, a zip archive, or not a readable image; the message speaks
+            of images.
+    """
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels}")
+    if not data:
+        raise InputError(f"'{filename}' is empty; upload an image (PNG, JPEG, ...).")
+    if is_zip(data) or filename.lower().endswith(".zip"):
+        raise InputError(f"'{filename}' is a zip archive; this takes one image (PNG, JPEG, ...).")
+    try:
+        image = decode_image(data, channels, None)
+    except Unreadable as error:
+        raise InputError(
+            f"'{filename}' is not a readable image ({error}); upload a PNG, JPEG, BMP, GIF, "
+            "TIFF or WebP image."
+        ) from None
+    if max_side is not None and max(image.shape[:2]) > max_side:
+        from mml7.images import resize
+
+        scale = max_side / max(image.shape[:2])
+        size = tuple(max(int(round(side * scale)), 1) for side in image.shape[:2])
+        image = resize(image, size, "box")
+    return image
+
+
 def _class_members(members: list[zipfile.ZipInfo]):
     """(labelled, skipped): (class name, member) of each image in a class folder, and
     (member name, reason) of each member that is not one."""

@@ -144,3 +144,17 @@ def test_bad_arguments(rgb_png):
         read_upload("a.png", rgb_png, channels=2)
     with pytest.raises(ValueError, match="image_size"):
         read_upload("a.png", rgb_png, image_size=0)
+
+
+def test_read_image_speaks_of_images(rgb_png):
+    from mml7.uploads import read_image
+
+    image = read_image("cat.png", rgb_png)
+    assert image.shape == (20, 30, 3) and image.dtype == np.float32
+    assert read_image("cat.png", rgb_png, channels=1, max_side=15).shape == (10, 15, 1)
+    with pytest.raises(InputError, match="is a zip archive; this takes one image"):
+        read_image("photos.zip", zip_bytes({"a/1.png": rgb_png}))
+    with pytest.raises(InputError, match="not a readable image"):
+        read_image("notes.png", b"not an image at all")
+    with pytest.raises(InputError, match="is empty"):
+        read_image("empty.png", b"")

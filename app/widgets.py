@@ -72,6 +72,16 @@ def dataset_or_zip(column, label: str, names, key: str, upload_key: str):
     return name, upload(file)
 
 
+def lesson(slide: str, takeaway: str) -> None:
+    """What a tab illustrates: the lecture's slide or claim, and the measured takeaway in
+    one line with its number (computed or read from a shipped record by the caller,
+    never typed in), drawn the same way on every tab so it can be projected in class."""
+    st.markdown(
+        f":material/co_present: **Slide:** {slide}  \n"
+        f":material/insights: **Measured here:** {takeaway}"
+    )
+
+
 def show_skipped(skipped: list[tuple[str, str]], limit: int = 20) -> None:
     """List upload members that were not used, and why, without hiding the rest."""
     if not skipped:

@@ -26,21 +26,48 @@ def parse_matrix(text: str, size: int = 4) -> np.ndarray:
     """Typed numbers (rows on lines, values by spaces or commas) -> float32 (size, size).
 
     Raises:
-        InputError: not exactly size x size finite numbers; the message says what was found.
+        InputError: not exactly size x size finite numbers; the message says what it got
+            and what it needs.
+
+    >>> parse_matrix("1 2 3\\n4 5 6")
+    Traceback (most recent call last):
+    ...
+    mml7.errors.InputError: got 2 rows of 3 numbers; need 4 rows of 4 numbers, e.g. 1 2 3 4 on each line.
     """
+    example = " ".join(str(k) for k in range(1, size + 1))
+    need = f"need {size} rows of {size} numbers, e.g. {example} on each line."
     rows = [line.replace(",", " ").split() for line in text.strip().splitlines() if line.strip()]
     try:
-        values = np.array([[float(v) for v in row] for row in rows], dtype=np.float32)
+        values = [[float(v) for v in row] for row in rows]
     except ValueError:
-        raise InputError("Type numbers only, e.g. '1 2 3 4' on each of 4 lines.") from None
-    if values.ndim != 2 or values.shape != (size, size):
-        shape = " x ".join(str(len(r)) for r in rows[: size + 1]) or "nothing"
-        raise InputError(
-            f"Need {size} lines of {size} numbers each; got {len(rows)} line(s) ({shape})."
-        )
-    if not np.isfinite(values).all():
-        raise InputError("Numbers must be finite.")
-    return values
+        bad = next(v for row in rows for v in row if not _is_number(v))
+        raise InputError(f"'{bad}' is not a number; {need}") from None
+    lengths = [len(row) for row in values]
+    if lengths != [size] * size:
+        raise InputError(f"got {_describe(lengths)}; {need}")
+    with np.errstate(over="ignore"):  # too large for float32 becomes inf, refused below
+        matrix = np.array(values, dtype=np.float32)
+    if not np.isfinite(matrix).all():
+        raise InputError(f"got a number too large for float32 or not finite; {need}")
+    return matrix
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _describe(lengths: list[int]) -> str:
+    """'2 rows of 3 numbers', '3 rows (of 4, 4, 3 numbers)' or 'nothing'."""
+    if not lengths:
+        return "nothing"
+    rows = f"{len(lengths)} row{'s' if len(lengths) != 1 else ''}"
+    if len(set(lengths)) == 1:
+        return f"{rows} of {lengths[0]} number{'s' if lengths[0] != 1 else ''}"
+    return f"{rows} (of {', '.join(map(str, lengths))} numbers)"
 
 
 def transposed_contributions(values: np.ndarray, kernel: np.ndarray, stride: int = 2):

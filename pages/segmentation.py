@@ -1,10 +1,8 @@
 """Segmentation & unpooling: per-pixel softmax, pooling to go deep, unpooling back up."""
 
-import html
-
-import numpy as np
 import streamlit as st
 
+from app import segmentation_parts as parts
 from app import widgets
 from app.caches import segmentation as cached
 from mml7 import DatasetUnavailable, InputError, unpooling
@@ -37,6 +35,10 @@ def steps_tab():
         except ValueError as error:
             return st.error(str(error))
     steps = unpooling.unpooling_steps(x)
+    widgets.lesson(
+        "Nearest neighbor unpooling / Max unpooling / Learnable unpooling (transpose convolution)",
+        parts.steps_takeaway(steps),
+    )
     marked = steps["mask"] > 0
     right.plotly_chart(figures.matrix_figure(x, "input, 2x2 windows (max in red)", marked, 2))
     left.plotly_chart(figures.matrix_figure(steps["pooled"], "2x2 max pooling", height=200))
@@ -52,27 +54,6 @@ def steps_tab():
     st.plotly_chart(figures.transposed_figure(steps))
 
 
-def legend(where, class_names) -> None:
-    """Colour swatches for the classes; names are escaped (an upload's can be anything)."""
-    swatch = "<span style='background:rgb({},{},{});padding:0 0.8em;margin-right:0.3em'></span>"
-    parts = [
-        swatch.format(*figures.PALETTE[k % len(figures.PALETTE)]) + html.escape(str(name))
-        for k, name in enumerate(class_names)
-    ]
-    where.markdown(" &nbsp; ".join(parts), unsafe_allow_html=True)
-
-
-def show_results(rows: dict, images, truth, predictions: dict, class_names) -> None:
-    st.dataframe(figures.comparison_table(rows), hide_index=True)
-    st.caption(
-        "MiB/image: activations kept for backpropagation (float32, every layer's output); "
-        "s/epoch: training time per epoch; ms/image: inference in batches of 64; mean IoU "
-        "over the classes; boundary F1: class edges matched within 2 pixels."
-    )
-    legend(st, class_names)
-    st.plotly_chart(figures.prediction_grid(images, truth, predictions))
-
-
 def retrain():
     with st.expander("Retrain here (a small configuration)"):
         cols = st.columns(4)
@@ -82,20 +63,45 @@ def retrain():
         )
         epochs = cols[2].number_input("epochs", 1, 20, 2, key="seg_epochs")
         count = cols[3].select_slider("scenes", [64, 256, 1000, 3000], 256, key="seg_count")
-        file = None
+        upload = None
         if dataset == "upload":
-            file = st.file_uploader("zip with images/ and masks/ (class-index PNGs)", key="seg_zip")
-        if not st.button("Train and compare", key="seg_train") or not modes:
-            return
-        try:
-            upload = None if file is None else (file.name, file.getvalue())
-            train, test = seg.train_test_sets(dataset, int(count), upload)
-        except (DatasetUnavailable, InputError) as error:
-            return st.error(str(error))
-        with widgets.progress_bar("Training:") as progress:
-            models, rows = seg.compare_modes(train, test, modes, int(epochs), progress=progress)
-        predictions = {m: seg.predict_classes(models[m], test.images[:4]) for m in modes}
-        show_results(rows, test.images[:4], test.masks[:4], predictions, test.class_names)
+            upload = widgets.upload(
+                st.file_uploader(
+                    "zip with images/ and masks/ (class-index PNGs)",
+                    type=["zip"],
+                    key="seg_zip",
+                    help=widgets.upload_help(
+                        "A .zip with images/ and masks/ folders: one class-index PNG mask "
+                        "per image, with the same file name."
+                    ),
+                )
+            )
+        config = (dataset, tuple(modes), int(epochs), int(count), upload)
+        if st.button("Train and compare", key="seg_train") and modes:
+            try:
+                source = None if upload is None else (upload.name, upload.data)
+                train, test = seg.train_test_sets(dataset, int(count), source)
+            except (DatasetUnavailable, InputError) as error:
+                return st.error(str(error))
+            with widgets.progress_bar("Training:") as progress:
+                models, rows = seg.compare_modes(train, test, modes, int(epochs), progress=progress)
+            predictions = {m: seg.predict_classes(models[m], test.images[:4]) for m in modes}
+            parts.remember_run(
+                config,
+                dict(
+                    models=models,
+                    rows=rows,
+                    predictions=predictions,
+                    shown=(test.images[:4], test.masks[:4], list(test.class_names)),
+                ),
+            )
+        run = parts.latest_run(config)
+        if run is not None:
+            images, masks, class_names = run["shown"]
+            parts.show_results(
+                run["rows"], images, masks, run["predictions"], class_names, "retrained"
+            )
+            parts.model_downloads(run["models"], class_names, dataset)
 
 
 def compare_tab():
@@ -103,10 +109,15 @@ def compare_tab():
     if not rows:
         st.info(f"No shipped models yet. Train them with `{seg.TRAIN_COMMAND}`, or retrain below.")
     else:
+        widgets.lesson(
+            "Semantic segmentation: naive approach (stack convolutional layers) vs pooling "
+            "+ unpooling",
+            parts.shipped_takeaway(rows),
+        )
         config = cached.summary()["config"]
         st.markdown(
             f"Shipped models, each trained {config['epochs']} epochs on "
-            f"{config['train_images']:,} generated 64 px scenes; scored on "
+            f"{config['train_images']:,} generated {config['image_size']} px scenes; scored on "
             f"{config['test_images']} held-out scenes. Same encoder for all four "
             "encoder-decoders; only the way back up differs."
         )
@@ -114,8 +125,11 @@ def compare_tab():
         try:
             predictions = {m: cached.predictions(m, 4) for m in rows}
         except InputError as error:
-            return st.error(str(error))
-        show_results(rows, scenes.images, scenes.masks, predictions, scenes.class_names)
+            st.error(str(error))
+        else:
+            parts.show_results(
+                rows, scenes.images, scenes.masks, predictions, scenes.class_names, "shipped"
+            )
     retrain()
 
 
@@ -127,21 +141,20 @@ def segment_tab():
     modes = list(rows)
     left, right = st.columns([1, 2])
     mode = left.selectbox("model", modes, modes.index(best), key="seg_mode")
-    file = left.file_uploader("Image (PNG, JPEG, ...)", key="seg_upload")
-    left.caption(
-        "The models know discs, squares and triangles on texture (64 px scenes); a photo "
-        "is far from that, so expect mostly background. Images are scaled to at most 256 px."
-    )
-    if file is None:
-        return right.info("Upload an image to segment it with the shipped model.")
+    left.caption(parts.training_note(cached.summary()) + " Images are scaled to at most 256 px.")
     try:
-        image, mask = cached.segment_upload(mode, widgets.upload(file))
+        image, mask = parts.chosen_image(left, mode)
     except InputError as error:
         return right.error(str(error))
-    counts = np.bincount(mask.ravel(), minlength=4) / mask.size
+    shares = parts.shares(mask, SHAPE_CLASSES)
+    with right:
+        widgets.lesson(
+            "Semantic segmentation: we need to classify each pixel",
+            "share of this image's pixels per class: "
+            + ", ".join(f"{n} {share:.0%}" for n, share in shares.items()),
+        )
     right.plotly_chart(figures.prediction_grid(image[None], None, {mode: mask[None]}))
-    legend(right, SHAPE_CLASSES)
-    right.caption(", ".join(f"{n}: {c:.0%}" for n, c in zip(SHAPE_CLASSES, counts, strict=True)))
+    parts.legend(right, SHAPE_CLASSES)
 
 
 TABS = {

@@ -39,12 +39,41 @@ def predictions(mode: str, count: int):
     return segmentation.predict_classes(segmenter(mode), test_scenes(count).images)
 
 
+# The scene the models know: one generated shapes scene (seed 1, not in the test set).
+SHAPES_SAMPLE = "shapes scene (what the models know)"
+
+
+@st.cache_data(max_entries=1, show_spinner="Loading the sample images...")
+def samples() -> dict:
+    """Sample images to segment, name -> float32 (h, w, 3): a generated shapes scene,
+    then the photos bundled with scikit-image and scikit-learn."""
+    from mml7 import scenes
+
+    return {SHAPES_SAMPLE: scenes.make_shapes_segmentation(1, 64, seed=1).images[0]} | (
+        data.sample_photos()
+    )
+
+
 @cached_data(max_entries=4, show_spinner="Segmenting...")
 def segment_upload(mode: str, upload: Upload):
     """(image, class mask) for an uploaded image, at most 256 px on its longer side."""
+    from mml7 import uploads
+
+    return _segment(mode, uploads.read_image(upload.name, upload.data, 3, MAX_SIDE))
+
+
+@st.cache_data(max_entries=8, show_spinner="Segmenting...")
+def segment_sample(mode: str, name: str):
+    """(image, class mask) for one of ``samples()``."""
+    return _segment(mode, samples()[name])
+
+
+MAX_SIDE = 256  # images are scaled to at most this many pixels on their longer side
+
+
+def _segment(mode: str, image):
     from mml7 import segmentation
 
-    image = data.read_upload(upload.name, upload.data, image_size=None, channels=3).images[0]
-    padded, (height, width) = segmentation.prepare_image(image)
+    padded, (height, width) = segmentation.prepare_image(image, MAX_SIDE)
     masks = segmentation.predict_classes(segmenter(mode), padded[None])
     return padded[:height, :width], masks[0, :height, :width]

@@ -27,7 +27,22 @@ PALETTE = np.array(
 
 
 def _number(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
+    """A cell label: integers bare, others to 2 decimals, never "-0" (a negative zero or a
+    small negative value rounded to zero reads as 0)."""
+    value = round(float(value), 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return f"{value:.0f}" if value.is_integer() else f"{value:.2f}"
+
+
+# Zero is white and the sign shows in the hue (negative red, positive blue), so zeros
+# (empty unpooled cells, filter copies' margins) read as empty whatever the signs around.
+DIVERGING = "RdBu"
+
+
+def _zero_anchored(values: np.ndarray) -> dict:
+    """Heatmap colour settings whose scale is symmetric around zero."""
+    largest = float(np.max(np.abs(values))) if np.size(values) else 0.0
+    largest = largest or 1.0
+    return dict(colorscale=DIVERGING, zmid=0.0, zmin=-largest, zmax=largest)
 
 
 def matrix_figure(
@@ -53,7 +68,7 @@ def matrix_figure(
             text=[[_number(v) for v in row] for row in values],
             texttemplate="%{text}",
             textfont={"size": 16},
-            colorscale="Blues",
+            **_zero_anchored(values),
             showscale=False,
             hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>",
             xgap=2,
@@ -132,7 +147,7 @@ def transposed_figure(steps: dict) -> go.Figure:
                 z=canvas,
                 text=[[_number(v) if v else "" for v in row] for row in canvas],
                 texttemplate="%{text}",
-                colorscale="Oranges",
+                **_zero_anchored(np.concatenate([parts.ravel(), total.ravel()])),
                 showscale=False,
                 xgap=1,
                 ygap=1,

@@ -1,0 +1,140 @@
+"""The segmentation page's pieces: the class legend, result tables with their downloads,
+the latest retrained run kept in the session, and what each tab's lesson line says."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import streamlit as st
+
+from app import downloads, widgets
+from app.caches import segmentation as cached
+from mml7 import export
+from mml7.plots import segmentation as figures
+from mml7.scenes import SHAPE_CLASSES
+
+RETRAINED = "seg_retrained"  # session key of the latest retrained run (one at most)
+
+
+def legend(where, class_names) -> None:
+    """Colour swatches for the classes; names are escaped (an upload's can be anything)."""
+    swatch = "<span style='background:rgb({},{},{});padding:0 0.8em;margin-right:0.3em'></span>"
+    parts = [
+        swatch.format(*figures.PALETTE[k % len(figures.PALETTE)]) + html.escape(str(name))
+        for k, name in enumerate(class_names)
+    ]
+    where.markdown(" &nbsp; ".join(parts), unsafe_allow_html=True)
+
+
+def show_results(rows: dict, images, truth, predictions: dict, class_names, key: str) -> None:
+    """The comparison table (with its CSV download), the legend and the prediction grid."""
+    table = figures.comparison_table(rows)
+    st.dataframe(table, hide_index=True)
+    downloads.csv_button("Table as CSV", table, f"segmentation_{key}", key=f"seg_csv_{key}")
+    st.caption(
+        "MiB/image: activations kept for backpropagation (float32, every layer's output); "
+        "s/epoch: training time per epoch; ms/image: inference in batches of 64; mean IoU "
+        "over the classes; boundary F1: class edges matched within 2 pixels."
+    )
+    legend(st, class_names)
+    st.plotly_chart(figures.prediction_grid(images, truth, predictions), key=f"seg_grid_{key}")
+
+
+def model_contract(model, class_names, dataset: str) -> export.InputContract:
+    """What a retrained segmenter expects and returns, for its download."""
+    height, width = model.input_shape[1:3]
+    return export.InputContract(
+        image_size=None if height is None or width is None else (int(height), int(width)),
+        channels=int(model.input_shape[-1]),
+        class_names=tuple(str(name) for name in class_names),
+        task="semantic segmentation: per-pixel class probabilities (n, h, w, classes), softmax",
+        notes={"trained_on": dataset, "unpooling": model.name.removeprefix("segmenter_")},
+    )
+
+
+def model_downloads(models: dict, class_names, dataset: str) -> None:
+    """One download button per retrained model."""
+    for column, (mode, model) in zip(st.columns(len(models)), models.items(), strict=True):
+        with column:
+            downloads.model_button(
+                f"{mode} model",
+                model,
+                model_contract(model, class_names, dataset),
+                f"segmenter_{mode}_{dataset}",
+                key=f"seg_model_{mode}",
+            )
+
+
+def remember_run(config: tuple, run: dict) -> None:
+    """Keep ``run`` (models, rows, predictions, ...) as the latest retrained run."""
+    st.session_state[RETRAINED] = {"config": config, **run}
+
+
+def latest_run(config: tuple) -> dict | None:
+    """The latest retrained run while the configuration is unchanged; dropped otherwise."""
+    run = st.session_state.get(RETRAINED)
+    if run is not None and run["config"] != config:
+        del st.session_state[RETRAINED]
+        return None
+    return run
+
+
+def training_note(summary: dict) -> str:
+    """What the shipped models were trained on, read from their record."""
+    config = summary["config"]
+    shapes = ", ".join(f"{name}s" for name in SHAPE_CLASSES[1:])
+    return (
+        f"The shipped models were trained ({config['epochs']} epochs) on "
+        f"{config['train_images']:,} generated {config['image_size']} px scenes: {shapes} "
+        "of random colours on a textured background. They know nothing else: on a photo "
+        "they mark whatever looks like such a shape, and call the rest background."
+    )
+
+
+def steps_takeaway(steps: dict) -> str:
+    """The step-by-step tab's measured line, from the current 4x4 example."""
+    size, pooled = steps["input"].size, steps["pooled"].size
+    kept = int(np.count_nonzero(steps["mask"]))
+    return (
+        f"max pooling keeps {pooled} of {size} values; max unpooling puts those {kept} back "
+        f"where they were and zeros the other {size - kept}; nearest copies each pooled "
+        f"value {size // pooled} times"
+    )
+
+
+def shipped_takeaway(rows: dict) -> str:
+    """The best shipped mode's mean IoU and its ratio to the naive stack's (no pooling)."""
+    best = max(rows, key=lambda mode: rows[mode]["mean_iou"])
+    line = f"best shipped model: {best} unpooling, mean IoU {rows[best]['mean_iou']:.3f}"
+    if "none" in rows and rows["none"]["mean_iou"] > 0:
+        naive = rows["none"]["mean_iou"]
+        line += f", {rows[best]['mean_iou'] / naive:.1f}x the naive stack's {naive:.3f}"
+    return line
+
+
+def shares(mask: np.ndarray, class_names) -> dict[str, float]:
+    """Share of the pixels given to each class."""
+    counts = np.bincount(np.asarray(mask).ravel(), minlength=len(class_names))
+    return {name: float(c) / mask.size for name, c in zip(class_names, counts, strict=False)}
+
+
+IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
+
+
+def chosen_image(left, mode: str):
+    """(image, class mask) of the sample or the uploaded image chosen in ``left``.
+
+    Raises:
+        InputError: the upload is not a readable image.
+    """
+    name = left.selectbox("sample image", list(cached.samples()), key="seg_sample")
+    file = left.file_uploader(
+        "or your own image",
+        type=IMAGE_TYPES,
+        key="seg_upload",
+        help=widgets.upload_help("One image (PNG, JPEG, ...); it replaces the sample."),
+    )
+    if file is None:
+        return cached.segment_sample(mode, name)
+    return cached.segment_upload(mode, widgets.upload(file))

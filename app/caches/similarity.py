@@ -45,18 +45,35 @@ def scores(kind: str, metric: str, num_queries: int, name: str, upload: Upload |
     """Precision@k and mAP, leave-one-out, on the same ``num_queries`` queries (seed 0)."""
     labels = gallery(name, upload).labels
     queries = similarity.query_sample(len(labels), num_queries, seed=0)
-    return similarity.retrieval_scores(
-        vectors(kind, name, upload), labels, metric, query_indices=queries
-    )
+    found = vectors(kind, name, upload)
+    with progress_bar(f"{kind}, {metric} retrieval scores:") as progress:
+        return similarity.retrieval_scores(
+            found, labels, metric, query_indices=queries, progress=progress
+        )
 
 
 @cached_data(max_entries=16, show_spinner=False)
 def probe(kind: str, name: str, upload: Upload | None = None) -> dict:
     """Few-label probe inside the gallery: labelled images drawn from it, tested on the rest."""
     labels = gallery(name, upload).labels
-    return similarity.few_label_probe(
-        vectors(kind, name, upload), labels, per_class=(10, 100), repeats=3
-    )
+    found = vectors(kind, name, upload)
+    with progress_bar(f"{kind}, few-label probe:") as progress:
+        return similarity.few_label_probe(
+            found, labels, per_class=(10, 100), repeats=3, progress=progress
+        )
+
+
+@cached_data(max_entries=4, show_spinner="Reading the query image...")
+def query_image(upload: Upload, height: int, width: int, channels: int):
+    """An uploaded query image, float32 (1, height, width, channels) like the gallery's.
+
+    Raises:
+        InputError: not a readable image (or a zip); the message speaks of images.
+    """
+    from mml7 import images, uploads
+
+    image = uploads.read_image(upload.name, upload.data, channels)
+    return images.resize(image, (height, width), "bilinear")[None]
 
 
 @cached_data(max_entries=8, show_spinner="Measuring approximate search against exact...")

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from app.caches import segmentation as cached
 from mml7 import segmentation as seg
 from mml7 import unpooling
-from tests.helpers import open_page, png_bytes
+from tests.helpers import open_page, png_bytes, zip_bytes
 
 SHIPPED = all(seg.weights_path(mode).exists() for mode in seg.UNPOOLING_MODES)
 
@@ -19,6 +19,11 @@ def open_tab(name: str) -> AppTest:
     at = open_page("segmentation", 300)
     at.session_state["seg_tab"] = name
     return at.run()
+
+
+def lesson(at) -> str:
+    """The tab's lesson line (widgets.lesson)."""
+    return next(m.value for m in at.markdown if "**Measured here:**" in m.value)
 
 
 def charts(at) -> list[dict]:
@@ -52,6 +57,7 @@ def no_weights(tmp_path, monkeypatch):
 def test_steps_tab_typed_and_random_inputs():
     at = open_tab("Unpooling step by step")
     assert not at.exception, [e.value for e in at.exception]
+    assert "max pooling keeps 4 of 16 values" in lesson(at)
     at.radio(key="seg_input").set_value("typed").run()
     at.text_area(key="seg_matrix").set_value("1 5 2 0\n3 5 0 4\n0 0 7 1\n0 0 2 9").run()
     assert not at.exception
@@ -67,7 +73,7 @@ def test_steps_tab_typed_and_random_inputs():
 
     at.text_area(key="seg_matrix").set_value("1 2 3\n4 5 6").run()
     assert not at.exception
-    assert "Need 4 lines of 4 numbers" in at.error[0].value
+    assert at.error[0].value.startswith("got 2 rows of 3 numbers; need 4 rows of 4 numbers")
 
     at.radio(key="seg_input").set_value("random").run()
     at.number_input(key="seg_seed").set_value(3).run()
@@ -87,6 +93,19 @@ def test_compare_tab_shows_the_shipped_table_and_predictions():
     assert list(table["parameters"]) == [rows[m]["parameters"] for m in rows]
     grid = charts(at)[-1]
     assert len(grid["data"]) == 4 * (2 + len(rows))  # 4 scenes x (input, truth, modes)
+    best = max(rows, key=lambda mode: rows[mode]["mean_iou"])
+    ratio = rows[best]["mean_iou"] / rows["none"]["mean_iou"]
+    assert f"{best} unpooling, mean IoU {rows[best]['mean_iou']:.3f}, {ratio:.1f}x" in lesson(at)
+    assert "seg_csv_shipped" in download_keys(at)
+
+
+def download_keys(at) -> set[str]:
+    """The keys of the download buttons on the page (their element ids end with the key)."""
+    ids = [element.proto.id for element in at.get("download_button")]
+    return {key for key in KEYS if any(id_.endswith(f"-{key}") for id_ in ids)}
+
+
+KEYS = ("seg_csv_shipped", "seg_csv_retrained", "seg_model_max")
 
 
 def test_retrain_with_a_tiny_configuration():
@@ -99,6 +118,14 @@ def test_retrain_with_a_tiny_configuration():
     table = at.dataframe[-1].value
     assert list(table["unpooling"]) == ["max"]
     assert 0 <= table["mean IoU"][0] <= 1
+    assert {"seg_csv_retrained", "seg_model_max"} <= download_keys(at)
+
+    at.run()  # another rerun (a download click reruns nothing, a widget does): still there
+    assert list(at.dataframe[-1].value["unpooling"]) == ["max"]
+    assert "seg_model_max" in download_keys(at)
+    at.number_input(key="seg_epochs").set_value(2).run()  # a new configuration: gone
+    assert "seg_model_max" not in download_keys(at)
+    assert "seg_retrained" not in at.session_state
 
     at.radio(key="seg_dataset").set_value("upload").run()
     at.button(key="seg_train").click().run()
@@ -114,18 +141,34 @@ def test_missing_weights_say_how_to_train(no_weights):
 
 
 @pytest.mark.skipif(not SHIPPED, reason="shipped segmentation weights not trained yet")
-def test_segment_tab_upload_and_corrupt_upload():
+def test_segment_tab_samples_upload_and_bad_files():
     at = open_tab("Segment your image")
+    assert not at.exception, [e.value for e in at.exception]
+    config = seg.shipped_summary()["config"]
+    note = at.caption[0].value
+    assert f"{config['train_images']:,} generated {config['image_size']} px scenes" in note
+    assert "expect mostly background" not in note
+    samples = at.selectbox(key="seg_sample").options
+    assert samples[0] == cached.SHAPES_SAMPLE and {"astronaut", "coffee", "chelsea"} <= set(samples)
+    # The shapes scene is what the models know: its shapes are found.
+    assert "background" in lesson(at) and "disc 0%, square 0%, triangle 0%" not in lesson(at)
+    at.selectbox(key="seg_sample").set_value("astronaut").run()
     assert not at.exception
+    shares = [int(part.split()[-1].rstrip("%")) for part in lesson(at).split(": ")[-1].split(", ")]
+    assert len(shares) == 4 and abs(sum(shares) - 100) <= 2
+
     scene = seg.shipped_test_set(0, 1)
     pixels = (scene.images[0] * 255).astype(np.uint8)
     at.file_uploader(key="seg_upload").set_value(
         ("scene.png", png_bytes(pixels), "image/png")
     ).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert "background:" in at.caption[-1].value
     assert len(charts(at)[-1]["data"]) == 2  # the image and its predicted mask
 
     at.file_uploader(key="seg_upload").set_value(("photo.png", b"not a png", "image/png")).run()
     assert not at.exception
-    assert "photo.png" in at.error[0].value
+    assert "'photo.png' is not a readable image" in at.error[0].value
+    # The uploader takes image suffixes only; a zip under an image's name is named a zip.
+    zipped = zip_bytes({"a.png": png_bytes(pixels)})
+    at.file_uploader(key="seg_upload").set_value(("a.png", zipped, "image/png")).run()
+    assert "'a.png' is a zip archive; this takes one image" in at.error[0].value

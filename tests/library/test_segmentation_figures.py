@@ -2,7 +2,6 @@
 
 import keras
 import numpy as np
-import pytest
 
 from mml7 import unpooling
 from mml7.plots import segmentation as figures
@@ -32,13 +31,24 @@ def test_unpooling_steps_on_a_typed_input():
     assert steps["mask"][2:, :2].tolist() == [[1, 0], [0, 0]] and steps["mask"].sum() == 4
 
 
-@pytest.mark.parametrize(
-    "text, message",
-    [("1 2 3\n4 5 6", "Need 4 lines of 4 numbers"), ("a b c d", "numbers only"), ("", "Need 4")],
-)
-def test_parse_matrix_says_what_is_wrong(text, message):
-    with pytest.raises(ValueError, match=message):
-        unpooling.parse_matrix(text)
+def test_heatmaps_are_zero_anchored_and_never_say_minus_zero():
+    x = np.array([[-3, 0, 1, 2], [0, -0.001, 4, 0], [-1, -2, -1, -2], [5, 0, -3, -4]], "float32")
+    steps = unpooling.unpooling_steps(x)
+    for figure in [
+        figures.matrix_figure(x, "input"),
+        *figures.unpooling_step_figures(steps).values(),
+    ]:
+        trace = figure.data[0]
+        # Zero sits at the middle of a diverging scale (white), whatever the signs.
+        assert trace.zmid == 0 and trace.zmin == -trace.zmax > -np.inf
+        assert not {"-0", "-0.00"} & {label for row in trace.text for label in row}
+    assert figures.matrix_figure(x, "input").data[0].text[1][1] == "0"
+    transposed = figures.transposed_figure(steps)
+    assert {trace.zmax for trace in transposed.data} == {-transposed.data[0].zmin}
+    assert all(trace.zmid == 0 for trace in transposed.data)
+    labels = [label for trace in transposed.data for row in trace.text for label in row]
+    assert steps["pooled"][1, 1] == -1 and "-0.25" in labels  # -1 x the filter's corner
+    assert not {"-0", "-0.00"} & set(labels)
 
 
 def test_comparison_table_and_colours():

@@ -3,13 +3,12 @@ the latest retrained run kept in the session, and what each tab's lesson line sa
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import streamlit as st
 
 from app import downloads, widgets
 from app.caches import segmentation as cached
+from app.names import plain_html
 from mml7 import export
 from mml7.plots import segmentation as figures
 from mml7.scenes import SHAPE_CLASSES
@@ -18,10 +17,11 @@ RETRAINED = "seg_retrained"  # session key of the latest retrained run (one at m
 
 
 def legend(where, class_names) -> None:
-    """Colour swatches for the classes; names are escaped (an upload's can be anything)."""
+    """Colour swatches for the classes; names are escaped for markdown and HTML (an
+    upload's can be anything)."""
     swatch = "<span style='background:rgb({},{},{});padding:0 0.8em;margin-right:0.3em'></span>"
     parts = [
-        swatch.format(*figures.PALETTE[k % len(figures.PALETTE)]) + html.escape(str(name))
+        swatch.format(*figures.PALETTE[k % len(figures.PALETTE)]) + plain_html(name)
         for k, name in enumerate(class_names)
     ]
     where.markdown(" &nbsp; ".join(parts), unsafe_allow_html=True)

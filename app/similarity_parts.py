@@ -5,7 +5,6 @@ the others standing."""
 from __future__ import annotations
 
 import base64
-import re
 
 import numpy as np
 import pandas as pd
@@ -13,18 +12,12 @@ import streamlit as st
 
 from app import downloads, widgets
 from app.caches import similarity as cached
+from app.names import plain
 from mml7 import InputError, export, similarity
 from mml7.plots import similarity as figures
 
 COLUMNS, ROWS = 8, 3
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
-# Markdown (and Streamlit's :colour[...] / $maths$ / :icon: syntax) reads these characters.
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
-
-
-def plain(text: str) -> str:
-    """A name from a user's files, escaped so markdown shows it as typed."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def pick(index: int) -> None:
@@ -61,13 +54,13 @@ def query_block(gallery, source, representation, metric, algorithm, k: int) -> N
         query = gallery.images[[chosen]]
         vectors = cached.vectors(representation, *source)
         distances, found = index.kneighbors(vectors[[chosen]], k, exclude=[chosen])
-        title = f"gallery #{chosen} ({gallery.class_names[gallery.labels[chosen]]})"
+        title = f"gallery #{chosen} ({plain(gallery.class_names[gallery.labels[chosen]])})"
     query_column, neighbours_column = st.columns([1, 7])
     query_column.image(similarity.thumbnail(query[0], 112), caption=f"query: {title}")
     neighbours_column.image(
         [similarity.thumbnail(gallery.images[i]) for i in found[0]],
         caption=[
-            f"{gallery.class_names[gallery.labels[i]]} · {d:.3f}"
+            f"{plain(gallery.class_names[gallery.labels[i]])} · {d:.3f}"
             for i, d in zip(found[0], distances[0], strict=True)
         ],
         width=96,

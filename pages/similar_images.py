@@ -5,6 +5,7 @@ import streamlit as st
 from app import similarity_parts as parts
 from app import widgets
 from app.caches import similarity as cached
+from app.names import plain
 from mml7 import DatasetUnavailable, InputError, similarity
 
 QUERY_COUNTS = {"1,000 queries": 1000, "every image (slower)": None}
@@ -65,7 +66,7 @@ if algorithm == "hnsw":
     st.caption(f"HNSW (FAISS) recall@10 against exact search on this gallery: {recall:.3f}")
 
 pages = similarity.page_count(len(gallery), parts.COLUMNS * parts.ROWS)
-st.subheader(f"Gallery: {parts.plain(gallery.name)}, {len(gallery):,} images")
+st.subheader(f"Gallery: {plain(gallery.name)}, {len(gallery):,} images")
 if st.session_state.get("gallery_page", 1) > pages:
     st.session_state.gallery_page = 1  # a smaller gallery was chosen
 page = st.number_input(f"Page (of {pages:,})", 1, pages, 1, key="gallery_page")

@@ -172,3 +172,16 @@ def test_segment_tab_samples_upload_and_bad_files():
     zipped = zip_bytes({"a.png": png_bytes(pixels)})
     at.file_uploader(key="seg_upload").set_value(("a.png", zipped, "image/png")).run()
     assert "'a.png' is a zip archive; this takes one image" in at.error[0].value
+
+
+def test_legend_escapes_class_names():
+    from app import segmentation_parts as parts
+
+    class Recorder:
+        def markdown(self, text, unsafe_allow_html=False):
+            self.text = text
+
+    where = Recorder()
+    parts.legend(where, ["<img src=x onerror=alert(1)>", "**bold** & :red[x]"])
+    assert "<img" not in where.text and "&lt;img src=x onerror=alert\\(1\\)&gt;" in where.text
+    assert r"\*\*bold\*\* &amp; \:red\[x\]" in where.text

@@ -22,6 +22,7 @@ st.markdown(
 
 
 def steps_tab():
+    lesson_area = st.container()  # above the example it measures
     left, right = st.columns([1, 3])
     source = left.radio("4x4 input", ["random", "typed"], horizontal=True, key="seg_input")
     if source == "random":
@@ -35,10 +36,11 @@ def steps_tab():
         except ValueError as error:
             return st.error(str(error))
     steps = unpooling.unpooling_steps(x)
-    widgets.lesson(
-        "Nearest neighbor unpooling / Max unpooling / Learnable unpooling (transpose convolution)",
-        parts.steps_takeaway(steps),
-    )
+    with lesson_area:
+        widgets.lesson(
+            "Nearest neighbor unpooling / Max unpooling / Learnable unpooling (transpose convolution)",
+            parts.steps_takeaway(steps),
+        )
     marked = steps["mask"] > 0
     right.plotly_chart(figures.matrix_figure(x, "input, 2x2 windows (max in red)", marked, 2))
     left.plotly_chart(figures.matrix_figure(steps["pooled"], "2x2 max pooling", height=200))

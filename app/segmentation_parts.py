@@ -87,8 +87,10 @@ def training_note(summary: dict) -> str:
     return (
         f"The shipped models were trained ({config['epochs']} epochs) on "
         f"{config['train_images']:,} generated {config['image_size']} px scenes: {shapes} "
-        "of random colours on a textured background. They know nothing else: on a photo "
-        "they mark whatever looks like such a shape, and call the rest background."
+        "of random colours on a textured background, and know no other class. A photo "
+        "is far from those scenes: each of its pixels gets whichever of these classes its "
+        "colours and edges resemble most, so read a photo's result as what these models "
+        "make of it, not as objects found."
     )
 
 
@@ -138,3 +140,17 @@ def chosen_image(left, mode: str):
     if file is None:
         return cached.segment_sample(mode, name)
     return cached.segment_upload(mode, widgets.upload(file))
+
+
+def training_zip():
+    """The uploader of a segmentation data set to retrain on: an ``Upload`` or None."""
+    file = st.file_uploader(
+        "zip with images/ and masks/ (class-index PNGs)",
+        type=["zip"],
+        key="seg_zip",
+        help=widgets.upload_help(
+            "A .zip with images/ and masks/ folders: one class-index PNG mask per image, "
+            "with the same file name."
+        ),
+    )
+    return widgets.upload(file)

@@ -65,19 +65,7 @@ def retrain():
         )
         epochs = cols[2].number_input("epochs", 1, 20, 2, key="seg_epochs")
         count = cols[3].select_slider("scenes", [64, 256, 1000, 3000], 256, key="seg_count")
-        upload = None
-        if dataset == "upload":
-            upload = widgets.upload(
-                st.file_uploader(
-                    "zip with images/ and masks/ (class-index PNGs)",
-                    type=["zip"],
-                    key="seg_zip",
-                    help=widgets.upload_help(
-                        "A .zip with images/ and masks/ folders: one class-index PNG mask "
-                        "per image, with the same file name."
-                    ),
-                )
-            )
+        upload = parts.training_zip() if dataset == "upload" else None
         config = (dataset, tuple(modes), int(epochs), int(count), upload)
         if st.button("Train and compare", key="seg_train") and modes:
             try:
@@ -143,7 +131,10 @@ def segment_tab():
     modes = list(rows)
     left, right = st.columns([1, 2])
     mode = left.selectbox("model", modes, modes.index(best), key="seg_mode")
-    left.caption(parts.training_note(cached.summary()) + " Images are scaled to at most 256 px.")
+    left.caption(
+        f"{parts.training_note(cached.summary())} Images are scaled to at most "
+        f"{cached.MAX_SIDE} px on their longer side."
+    )
     try:
         image, mask = parts.chosen_image(left, mode)
     except InputError as error:

@@ -8,7 +8,7 @@ import streamlit as st
 from app import downloads, widgets
 from app.caches import autoencoders as cached
 from app.caches import common
-from mml7 import DatasetUnavailable, InputError
+from mml7 import DatasetUnavailable, InputError, svd
 from mml7 import autoencoders as ae
 from mml7.plots import autoencoders as figures
 
@@ -21,6 +21,14 @@ SLIDES = {
     "morph": "Путешествуя в пространстве имбедингов плавно меняется картинка",
 }
 RETRAINED = "ae_retrained"  # the latest retraining on this page: (settings, model, record)
+
+
+def svd_lesson(image, approximation, k: int, storage: float) -> None:
+    widgets.lesson(
+        SLIDES["svd"],
+        f"k = {k} keeps {svd.energy_kept(image, approximation):.1%} of the energy at "
+        f"{storage:.1%} of the storage",
+    )
 
 
 def attempt(function, *args):
@@ -137,6 +145,18 @@ def latent_lesson(kind: str, code_size: int, count: int) -> None:
         f"{code_size}-number code) of the same class, which no model saw "
         f"(chance: {1 / len(common.fashion_mnist('test').class_names):.0%})",
     )
+
+
+def morph_images_and_model():
+    """The morph tab's choice: (images, autoencoder), or None after an error message."""
+    source = st.radio("images", ["Fashion-MNIST", "LFW faces"], horizontal=True, key="morph_source")
+    if source == "Fashion-MNIST":
+        k = st.radio("conv code size", [16, 32, 64], index=1, horizontal=True, key="morph_k")
+        loaded = shipped("conv", k)
+        return None if loaded is None else (loaded[0].images, loaded[1])
+    images = cached.lfw_faces_28()[:100]  # the first 100 crops are faces
+    model = attempt(cached.faces_autoencoder)
+    return None if model is None else (images, model)
 
 
 def morph_lesson(strip) -> None:

@@ -49,11 +49,7 @@ def svd_tab():
     series = cached.svd_low_rank(photo, upload, grey, tuple(sorted({*ks, k})))
     storage = svd.storage_ratio(height, width, k)
     with right:
-        widgets.lesson(
-            view.SLIDES["svd"],
-            f"k = {k} keeps {svd.energy_kept(image, series[k]):.1%} of the energy at "
-            f"{storage:.1%} of the storage",
-        )
+        view.svd_lesson(image, series[k], k, storage)
     left.metric("relative error ||X - X_k|| / ||X||", f"{svd.relative_error(image, series[k]):.4f}")
     left.metric("storage k(h+w+1) / (hw)", f"{storage:.2%}")
     method = svd.choose_method(height, width, k)
@@ -138,16 +134,9 @@ def latent_tab():
 
 
 def morph_tab():
-    source = st.radio("images", ["Fashion-MNIST", "LFW faces"], horizontal=True, key="morph_source")
-    if source == "Fashion-MNIST":
-        k = st.radio("conv code size", [16, 32, 64], index=1, horizontal=True, key="morph_k")
-        if (loaded := view.shipped("conv", k)) is None:
-            return
-        images, model = loaded[0].images, loaded[1]
-    else:
-        images = cached.lfw_faces_28()[:100]  # the first 100 crops are faces
-        if (model := view.attempt(cached.faces_autoencoder)) is None:
-            return
+    if (chosen := view.morph_images_and_model()) is None:
+        return
+    images, model = chosen
     cols = st.columns(3)
     first = cols[0].number_input("first image #", 0, len(images) - 1, 0, key="morph_a")
     second = cols[1].number_input("second image #", 0, len(images) - 1, 1, key="morph_b")

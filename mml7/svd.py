@@ -132,6 +132,12 @@ def relative_error(image, approximation) -> float:
     return float(np.linalg.norm(image - np.asarray(approximation, np.float64)) / norm)
 
 
+def energy_kept(image, approximation) -> float:
+    """||X_k||_F^2 / ||X||_F^2 for a truncated SVD X_k: 1 - relative_error^2, since the
+    dropped part is orthogonal to the kept one (the cumulative energy at k)."""
+    return 1.0 - relative_error(image, approximation) ** 2
+
+
 def storage_ratio(height: int, width: int, k: int) -> float:
     """Numbers stored for rank k over numbers in the image: k (h + w + 1) / (h w).
 

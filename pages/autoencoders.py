@@ -3,17 +3,19 @@
 import numpy as np
 import streamlit as st
 
-from app import widgets
+from app import autoencoder_view as view
+from app import downloads, widgets
 from app.caches import autoencoders as cached
 from app.caches import common
-from mml7 import DatasetUnavailable, InputError, svd
 from mml7 import autoencoders as ae
+from mml7 import svd
 from mml7.plots import autoencoders as figures
 
 UPLOAD = "upload an image"
 LATENT_MODELS = ["conv 2", "conv 16", "conv 32", "conv 64", "linear 2", "linear 32"]
 LATENT_COUNTS = [1000, 2000, 5000, 10000]
 ROBUSTNESS_STDDEVS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+IMAGE = f"One image (PNG, JPEG, ...); one larger than {svd.MAX_SIDE} px on a side is scaled down."
 
 st.title("Autoencoders")
 st.markdown(
@@ -34,64 +36,30 @@ def svd_tab():
     left, right = st.columns([1, 2])
     photo = left.selectbox("Photo", [*common.sample_photos(), UPLOAD], key="svd_photo")
     grey, file = left.toggle("Grey", key="svd_grey"), None
-    if photo == UPLOAD and (file := left.file_uploader("Image", key="svd_upload")) is None:
-        return st.info("Upload an image to decompose.")
+    if photo == UPLOAD:
+        file = left.file_uploader("Image", key="svd_upload", help=widgets.upload_help(IMAGE))
+        if file is None:
+            return st.info("Upload an image to decompose.")
     upload = widgets.upload(file)
-    if (image := attempt(cached.svd_image, photo, upload, grey)) is None:
+    if (image := view.attempt(cached.svd_image, photo, upload, grey)) is None:
         return
     (height, width), side = image.shape[:2], min(image.shape[:2])
     k = left.slider("k (rank)", 1, side, min(20, side), key="svd_k")
     ks = [g for g in (1, 2, 10, 50) if g <= side]
     series = cached.svd_low_rank(photo, upload, grey, tuple(sorted({*ks, k})))
-    error = svd.relative_error(image, series[k])
-    left.metric("relative error ||X - X_k|| / ||X||", f"{error:.4f}")
-    left.metric("storage k(h+w+1) / (hw)", f"{svd.storage_ratio(height, width, k):.2%}")
+    storage = svd.storage_ratio(height, width, k)
+    with right:
+        view.svd_lesson(image, series[k], k, storage)
+    left.metric("relative error ||X - X_k|| / ||X||", f"{svd.relative_error(image, series[k]):.4f}")
+    left.metric("storage k(h+w+1) / (hw)", f"{storage:.2%}")
     method = svd.choose_method(height, width, k)
     left.caption(f"{height} x {width} pixels (at most {svd.MAX_SIDE}); {method} SVD.")
     right.image(np.clip(series[k], 0, 1), caption=f"rank {k}", width="stretch")
+    with left:
+        downloads.png_button(f"Rank-{k} image (PNG)", series[k], f"rank_{k}", "svd_png")
     grid = np.stack([series[g] for g in ks])
     st.plotly_chart(figures.image_rows({"rank k": grid}, [f"k = {g}" for g in ks]))
     st.plotly_chart(figures.spectrum_figure(*cached.svd_spectrum(photo, upload, grey), k))
-
-
-def attempt(function, *args):
-    """``function(*args)``, or None after showing why a data set or model is missing."""
-    try:
-        return function(*args)
-    except (DatasetUnavailable, InputError) as error:
-        st.error(str(error))
-
-
-def shipped(kind: str, code_size: int, noise_stddev: float = 0.2):
-    """(the Fashion-MNIST test set, the shipped model), or None after an error message."""
-    if (test := attempt(common.fashion_mnist, "test")) is None:
-        return None
-    model = attempt(cached.autoencoder, kind, code_size, noise_stddev)
-    return None if model is None else (test, model)
-
-
-def scores_and_retraining(kind: str, code_size: int) -> None:
-    """Shipped test MSEs beside PCA's, then training a fresh model here, with live loss."""
-    table = ae.shipped_scores(kind, cached.summary())
-    if table["code size"]:
-        st.plotly_chart(figures.scores_figure(table, kind))
-        st.dataframe(table, hide_index=True)
-    else:
-        st.info("No training record; run `python -m mml7 train autoencoders`.")
-    with st.expander(f"Retrain a {kind} autoencoder with code size {code_size} here"):
-        count = st.select_slider("training images", [1000, 5000, 20000, 60000], key=f"{kind}_n")
-        epochs = st.number_input("epochs", 1, 30, 2, key=f"{kind}_epochs")
-        if not st.button("Train", key=f"{kind}_train"):
-            return
-        train, chart = common.fashion_mnist("train").images[:count], st.empty()
-
-        def draw(epoch, history):
-            chart.plotly_chart(figures.loss_figure(history["loss"]))
-
-        with widgets.progress_bar("Training") as progress:
-            model = ae.train_new(kind, code_size, train, int(epochs), progress, draw)
-        test = common.fashion_mnist("test").images[:2000]
-        st.success(f"Test MSE (2,000 test images): {ae.mse(test, model.reconstruct(test)):.5f}")
 
 
 def linear_tab():
@@ -105,44 +73,48 @@ def linear_tab():
         "the error hardly depends on which of them is kept, so training is slow to decide."
     )
     k = st.radio("code size k", ae.SHIPPED_CODE_SIZES["linear"], 2, horizontal=True, key="linear_k")
-    if (loaded := shipped("linear", k)) is None:
+    view.shipped_lesson("linear", k)
+    if (loaded := view.shipped("linear", k)) is None:
         return
     angles = ae.principal_angles_to_pca(loaded[1], cached.fashion_pca())
     cols = st.columns(2)
     cols[0].metric("median principal angle to PCA's subspace", f"{np.median(angles):.2f} degrees")
     cols[1].metric("largest principal angle", f"{angles.max():.2f} degrees")
-    scores_and_retraining("linear", k)
+    view.scores_and_retraining("linear", k)
 
 
 def deep_tab():
     st.markdown("Two stride-2 convolutions down to a dense code, transposed convolutions back up.")
     k = st.radio("code size", ae.SHIPPED_CODE_SIZES["conv"], 2, horizontal=True, key="conv_k")
-    if (loaded := shipped("conv", k)) is None:
+    view.shipped_lesson("conv", k)
+    if (loaded := view.shipped("conv", k)) is None:
         return
     sample = loaded[0].images[:10]
     rows = {"input": sample, f"conv {k}": loaded[1].reconstruct(sample)}
     rows[f"PCA {k}"] = cached.fashion_pca().reconstruct(sample, k)
     st.plotly_chart(figures.image_rows(rows))
-    scores_and_retraining("conv", k)
+    view.scores_and_retraining("conv", k)
 
 
 def denoising_tab():
-    cols = st.columns(3)
+    lesson, cols = st.container(), st.columns(3)
     noise = cols[0].radio("noise", ae.NOISE_KINDS, key="noise_kind")
     label = "sigma" if noise == "gaussian" else "fraction of pixels"
     amount = cols[1].slider(label, 0.0, 0.6, 0.2, 0.05, key="noise_amount")
     trained_at = cols[2].radio(
         "model trained at sigma", ae.SHIPPED_NOISE_STDDEVS, key="noise_model"
     )
-    if (sample := attempt(cached.denoised, noise, amount, trained_at, 500)) is None:
+    if (sample := view.attempt(cached.denoised, noise, amount, trained_at, 500)) is None:
         return
     clean, noisy, denoised = sample
-    cols[0].metric("PSNR noisy (500 images)", f"{ae.psnr(clean, noisy).mean():.2f} dB")
-    cols[1].metric("PSNR denoised", f"{ae.psnr(clean, denoised).mean():.2f} dB")
+    noisy_db, denoised_db = ae.psnr(clean, noisy).mean(), ae.psnr(clean, denoised).mean()
+    with lesson:
+        view.denoising_lesson(noise, amount, noisy_db, denoised_db)
+    cols[0].metric("PSNR noisy (500 images)", f"{noisy_db:.2f} dB")
+    cols[1].metric("PSNR denoised", f"{denoised_db:.2f} dB")
     rows = {"clean": clean[:10], "noisy": noisy[:10], "denoised": denoised[:10]}
     st.plotly_chart(figures.image_rows(rows))
-    if (table := attempt(cached.denoising_robustness, 1000, ROBUSTNESS_STDDEVS)) is not None:
-        st.plotly_chart(figures.robustness_figure(table, 1000))
+    view.robustness(1000, ROBUSTNESS_STDDEVS)
 
 
 def latent_tab():
@@ -154,29 +126,24 @@ def latent_tab():
         "projection", ae.PROJECTIONS, horizontal=True, key="latent_method", help=helptext
     )
     dims = cols[3].radio("dimensions", [2, 3], horizontal=True, key="latent_dims")
-    if shipped(kind, int(size)) is None:
+    if view.shipped(kind, int(size)) is None:
         return
+    view.latent_lesson(kind, int(size), count)
     st.iframe(cached.latent_scatter_html(kind, int(size), count, method, dims), height=620)
     st.caption("Hover a point: its image shows top right. Colours are classes, which no model saw.")
 
 
 def morph_tab():
-    source = st.radio("images", ["Fashion-MNIST", "LFW faces"], horizontal=True, key="morph_source")
-    if source == "Fashion-MNIST":
-        k = st.radio("conv code size", [16, 32, 64], index=1, horizontal=True, key="morph_k")
-        if (loaded := shipped("conv", k)) is None:
-            return
-        images, model = loaded[0].images, loaded[1]
-    else:
-        images = cached.lfw_faces_28()[:100]  # the first 100 crops are faces
-        if (model := attempt(cached.faces_autoencoder)) is None:
-            return
+    if (chosen := view.morph_images_and_model()) is None:
+        return
+    images, model = chosen
     cols = st.columns(3)
     first = cols[0].number_input("first image #", 0, len(images) - 1, 0, key="morph_a")
     second = cols[1].number_input("second image #", 0, len(images) - 1, 1, key="morph_b")
     steps = cols[2].slider("steps", 7, 15, 9, key="morph_steps")
     strip = ae.morph(model, images[first], images[second], steps)
     fade = ae.cross_fade(images[first], images[second], steps)
+    view.morph_lesson(strip)
     st.plotly_chart(figures.image_rows({"code morph": strip, "pixel fade": fade}))
     st.caption(
         "The morph decodes points on the straight line between the two codes; its ends are "

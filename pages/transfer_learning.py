@@ -2,9 +2,9 @@
 
 import dataclasses
 
-import pandas as pd
 import streamlit as st
 
+from app import transfer_view as view
 from app import widgets
 from app.caches import transfer as cached
 from mml7 import DatasetUnavailable, InputError, backbones, transfer
@@ -56,11 +56,13 @@ try:
     scores = cached.depth_scores(*source, backbone, image_size, PROBE_IMAGES)
 except (InputError, DatasetUnavailable) as error:
     st.error(str(error))
+    st.info("Everything below is measured on the data set: choose another one or another file.")
     st.stop()
 widgets.show_skipped(dataset.skipped)
 cut = transfer.recommended_cut(scores)
 
 st.subheader("1. Measured inputs and the advice")
+view.advice_lesson(advice, similarity)
 metrics = st.columns(4)
 metrics[0].metric("Images", f"{len(dataset):,}")
 metrics[1].metric("Smallest class", f"{advice.images_per_class:,} images")
@@ -75,13 +77,16 @@ left.plotly_chart(
     figures.advice_table(advice, big_threshold, transfer.SIMILARITY_THRESHOLD), key="table"
 )
 left.success(advice.reason)
-right.plotly_chart(figures.depth_chart(scores, cut), key="depths")
-right.caption(
-    f"Frozen {backbone} features at each depth, on {min(len(dataset), PROBE_IMAGES):,} "
-    "images: 3-fold logistic-regression accuracy and LogME (You et al., 2021: the "
-    "evidence of a Bayesian linear model; higher transfers better). The recommended cut is "
-    "the best probe, LogME breaking near-ties."
-)
+with right:
+    view.depth_lesson(scores, cut)
+    st.plotly_chart(figures.depth_chart(scores, cut), key="depths")
+    st.caption(
+        f"Frozen {backbone} features at each depth, on {min(len(dataset), PROBE_IMAGES):,} "
+        "images: 3-fold logistic-regression accuracy and LogME (You et al., 2021: the "
+        "evidence of a Bayesian linear model; higher transfers better). The recommended cut "
+        "is the best probe, LogME breaking near-ties."
+    )
+    view.depth_table(scores)
 
 st.subheader("2. Run the strategies on this data")
 with st.expander("Experiment settings"):
@@ -108,66 +113,17 @@ config = transfer.ExperimentConfig(
 )
 run_key = (name, upload and upload.digest, big_threshold, config)
 if st.button("Run the four strategies", type="primary", key="run"):
-    features = cached.experiment_features(*source, config)
-    running = st.empty()  # the bar and the live curves, cleared when the run is done
-    with running.container():
-        report = widgets.progress_callback("Training:")
-        live = st.empty()
-    seen: dict = {}
-
-    def on_epoch(strategy, history):
-        seen[strategy] = dict(history)
-        live.plotly_chart(
-            figures.training_curves(seen),
-            key=f"live{len(seen)}_{len(history.get('loss', []))}",
-        )
-
-    try:
-        result = transfer.run_experiments(dataset, config, features, report, on_epoch)
-        curve = transfer.learning_curve(dataset, advice.strategy, config, features, progress=report)
-    except InputError as error:
-        st.error(str(error))
-        st.stop()
-    running.empty()
-    st.session_state.transfer_run = (run_key, result, curve)
-
-stored = st.session_state.get("transfer_run")
-if stored is None or stored[0] != run_key:
+    view.run(dataset, config, cached.experiment_features(*source, config), advice, run_key)
+if (stored := view.stored_run(run_key)) is None:
     st.info(
         "Press the button to train (a) a new head on frozen features, (b) fine-tuning of "
         "the top blocks at a 10x smaller learning rate, (c) the same network from random "
         "weights and (d) an ensemble of two heads at different depths."
     )
     st.stop()
-_, result, curve = stored
-st.caption(
-    f"Stratified split, seed {config.seed}: {result.num_train:,} training and "
-    f"{result.num_validation:,} validation images."
-)
-table = pd.DataFrame(result.rows).rename(
-    columns={
-        "validation_accuracy": "validation accuracy",
-        "trainable_params": "trainable parameters",
-        "wall_time_s": "wall time (s)",
-        "train_images": "training images",
-    }
-)
-st.dataframe(
-    table,
-    hide_index=True,
-    key="results",
-    column_config={
-        "validation accuracy": st.column_config.NumberColumn(format="%.3f"),
-        "trainable parameters": st.column_config.NumberColumn(format="localized"),
-        "wall time (s)": st.column_config.NumberColumn(format="%.1f"),
-    },
-)
-st.plotly_chart(figures.training_curves(result.curves), key="curves")
+result, curve = stored
+view.results(result, config, dataset.class_names)
 
 st.subheader("3. Verdict")
-judged = transfer.verdict(advice, result.rows, curve, result.num_validation)
-(st.success if judged.agree else st.warning)(judged.sentence)
-left, right = st.columns(2)
-left.plotly_chart(figures.verdict_chart(result.rows, judged), key="verdict")
-right.plotly_chart(figures.learning_curve_chart(curve, advice.strategy), key="lc")
+view.verdict(advice, result, curve)
 st.caption(f"Settings: {dataclasses.asdict(config)}")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from app.cache import Upload, cached_data, shared_resource
 from app.caches.common import fashion_mnist, sample_photos
-from mml7 import data
+from app.widgets import progress_bar
 
 
 @shared_resource(max_entries=12)
@@ -46,12 +46,31 @@ def summary() -> dict:
     return shipped.summary("autoencoders")
 
 
-@st.cache_data(max_entries=8, show_spinner="Encoding the test images...")
+@st.cache_data(max_entries=4, show_spinner="Encoding the test images...")
+def codes(kind: str, code_size: int, count: int):
+    """Codes (count, code_size) of the first ``count`` test images."""
+    return autoencoder(kind, code_size).encode(fashion_mnist("test").images[:count])
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def neighbour_agreement(kind: str, code_size: int, count: int) -> float:
+    from mml7 import autoencoders
+
+    return autoencoders.neighbour_agreement(
+        codes(kind, code_size, count), fashion_mnist("test").labels[:count]
+    )
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
 def projection(kind: str, code_size: int, count: int, method: str, dims: int):
     from mml7 import autoencoders
 
-    codes = autoencoder(kind, code_size).encode(fashion_mnist("test").images[:count])
-    return autoencoders.project_codes(codes, method, dims)
+    found = codes(kind, code_size, count)
+    label = f"Projecting {count:,} codes with {method}"
+    if method == "tsne" and code_size > dims:
+        label += " (t-SNE of thousands of codes takes minutes)"
+    with st.spinner(label + "..."):
+        return autoencoders.project_codes(found, method, dims)
 
 
 @st.cache_data(max_entries=8, show_spinner="Drawing the latent space...")
@@ -67,7 +86,7 @@ def latent_scatter_html(kind: str, code_size: int, count: int, method: str, dims
     return figures.latent_scatter_html(figure)
 
 
-@st.cache_data(max_entries=2, show_spinner="Denoising at each noise level...")
+@st.cache_data(max_entries=2, show_spinner=False)
 def denoising_robustness(count: int, stddevs: tuple) -> dict:
     from mml7 import autoencoders
 
@@ -76,7 +95,9 @@ def denoising_robustness(count: int, stddevs: tuple) -> dict:
         for s in autoencoders.SHIPPED_NOISE_STDDEVS
     }
     images = fashion_mnist("test").images[:count]
-    return autoencoders.denoising_robustness(models, images, stddevs)
+    label = f"Denoising {count:,} test images at {len(stddevs)} noise levels:"
+    with progress_bar(label) as progress:
+        return autoencoders.denoising_robustness(models, images, stddevs, progress=progress)
 
 
 @st.cache_data(max_entries=8, show_spinner="Denoising...")
@@ -95,13 +116,11 @@ def denoised(noise: str, amount: float, trained_at: float, count: int):
 def svd_image(photo: str, upload: Upload | None, grey: bool):
     """A bundled photo by name, or the uploaded image, as float32 (h, w, c), at most
     ``svd.MAX_SIDE`` pixels on its longer side."""
-    from mml7 import svd
+    from mml7 import svd, uploads
 
     if upload is not None:
-        image = data.read_upload(
-            upload.name, upload.data, image_size=None, channels=1 if grey else 3
-        )
-        return svd.fit_within(image.images[0])
+        channels = 1 if grey else 3
+        return uploads.read_image(upload.name, upload.data, channels, max_side=svd.MAX_SIDE)
     image = sample_photos()[photo]
     return svd.fit_within(image.mean(axis=-1, keepdims=True) if grey else image)
 

@@ -19,9 +19,12 @@ and remaking them). Every public name is importable from here.
 from mml7.autoencoders.latent import (
     PROJECTIONS,
     cross_fade,
+    frame_changes,
     interpolate_codes,
     morph,
+    neighbour_agreement,
     project_codes,
+    side_by_side,
 )
 from mml7.autoencoders.models import (
     KINDS,
@@ -35,7 +38,7 @@ from mml7.autoencoders.models import (
 )
 from mml7.autoencoders.noise import NOISE_KINDS, add_noise, denoising_robustness
 from mml7.autoencoders.pca import PCA, fit_pca, mse, principal_angles_to_pca, psnr
-from mml7.autoencoders.training import train_autoencoder, train_new
+from mml7.autoencoders.training import download_contract, train_autoencoder, train_new
 from mml7.autoencoders.weights import (
     FACES_CODE_SIZE,
     FACES_EPOCHS,
@@ -44,6 +47,7 @@ from mml7.autoencoders.weights import (
     SHIPPED_CODE_SIZES,
     SHIPPED_JOBS,
     SHIPPED_NOISE_STDDEVS,
+    code_size_inversions,
     lfw_faces_28,
     pretrained,
     pretrained_faces,
@@ -73,13 +77,17 @@ __all__ = [
     "build_conv_autoencoder",
     "build_for_images",
     "build_linear_autoencoder",
+    "code_size_inversions",
     "cross_fade",
     "denoising_robustness",
+    "download_contract",
     "fit_pca",
+    "frame_changes",
     "interpolate_codes",
     "lfw_faces_28",
     "morph",
     "mse",
+    "neighbour_agreement",
     "pretrained",
     "pretrained_faces",
     "principal_angles_to_pca",
@@ -87,6 +95,7 @@ __all__ = [
     "psnr",
     "shipped_scores",
     "shipped_summary",
+    "side_by_side",
     "train_autoencoder",
     "train_new",
     "train_shipped",

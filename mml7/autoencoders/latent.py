@@ -63,3 +63,27 @@ def cross_fade(image_a: np.ndarray, image_b: np.ndarray, steps: int = 9) -> np.n
         raise InputError(f"a cross-fade needs at least 2 steps, got {steps}")
     t = np.linspace(0.0, 1.0, steps).reshape(-1, *([1] * np.ndim(image_a)))
     return ((1 - t) * image_a[None] + t * image_b[None]).astype(np.float32)
+
+
+def neighbour_agreement(codes: np.ndarray, labels: np.ndarray) -> float:
+    """The fraction of codes whose nearest other code (Euclidean) has the same label: how
+    much class meaning the codes carry, though no label was used to learn them."""
+    from sklearn.neighbors import NearestNeighbors
+
+    codes = np.asarray(codes, dtype=np.float32)
+    if len(codes) < 2:
+        raise InputError(f"need at least 2 codes, got {len(codes)}")
+    _, indices = NearestNeighbors(n_neighbors=2).fit(codes).kneighbors(codes)
+    return float(np.mean(np.asarray(labels)[indices[:, 1]] == np.asarray(labels)))
+
+
+def frame_changes(frames: np.ndarray) -> np.ndarray:
+    """Mean absolute pixel change between neighbouring frames (steps - 1,): even values
+    mean a smooth walk, one large value a jump."""
+    frames = np.asarray(frames, dtype=np.float32)
+    return np.abs(np.diff(frames, axis=0)).reshape(len(frames) - 1, -1).mean(axis=1)
+
+
+def side_by_side(frames: np.ndarray) -> np.ndarray:
+    """Frames (n, h, w, c) as one image (h, n * w, c), left to right."""
+    return np.concatenate(list(np.asarray(frames)), axis=1)

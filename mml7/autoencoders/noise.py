@@ -8,6 +8,7 @@ import numpy as np
 from mml7.autoencoders.models import Autoencoder
 from mml7.autoencoders.pca import psnr
 from mml7.errors import InputError, check_choice
+from mml7.progress import Progress, report
 
 NOISE_KINDS = ("gaussian", "salt-and-pepper", "random-mask")
 
@@ -37,7 +38,11 @@ def add_noise(images: np.ndarray, kind: str, amount: float, seed: int = 0) -> np
 
 
 def denoising_robustness(
-    models: dict[str, Autoencoder], images: np.ndarray, stddevs, seed: int = 0
+    models: dict[str, Autoencoder],
+    images: np.ndarray,
+    stddevs,
+    seed: int = 0,
+    progress: Progress | None = None,
 ) -> dict[str, list[float]]:
     """Mean PSNR (dB) of each model's output, and of the noisy input, per Gaussian stddev.
 
@@ -45,6 +50,7 @@ def denoising_robustness(
         models: name -> autoencoder (e.g. denoisers trained at different noise levels).
         images: clean float32 (n, h, w, c) in [0, 1].
         stddevs: Gaussian noise levels to add at test time.
+        progress: ``progress(fraction, message)`` after each noise level.
 
     Returns:
         {"noise stddev": [...], "noisy input": [...], name: [...] for each model}, one
@@ -53,9 +59,10 @@ def denoising_robustness(
     table: dict[str, list[float]] = {"noise stddev": [float(s) for s in stddevs], "noisy input": []}
     for name in models:
         table[name] = []
-    for stddev in stddevs:
+    for index, stddev in enumerate(stddevs):
         noisy = add_noise(images, "gaussian", float(stddev), seed=seed)
         table["noisy input"].append(float(psnr(images, noisy).mean()))
         for name, model in models.items():
             table[name].append(float(psnr(images, model.reconstruct(noisy)).mean()))
+        report(progress, (index + 1) / len(stddevs), f"noise level {index + 1}/{len(stddevs)}")
     return table

@@ -10,6 +10,7 @@ import numpy as np
 from mml7 import progress as progress_protocol
 from mml7.autoencoders.models import Autoencoder, ClippedGaussianNoise, build_for_images
 from mml7.errors import InputError
+from mml7.export import InputContract
 from mml7.progress import Progress
 
 
@@ -82,3 +83,21 @@ def train_new(
     model = build_for_images(kind, code_size, images)
     train_autoencoder(model, images, epochs, progress=progress, on_epoch_end=on_epoch_end)
     return model
+
+
+def download_contract(model: Autoencoder, train_images: int, epochs: int) -> InputContract:
+    """What a downloaded autoencoder (``model.autoencoder``) takes and returns."""
+    height, width, channels = model.autoencoder.input_shape[1:]
+    return InputContract(
+        image_size=(int(height), int(width)),
+        channels=int(channels),
+        value_range=(0.0, 1.0),
+        task="reconstruction: images (n, h, w, c) in [0, 1] -> images of the same shape",
+        notes={
+            "kind": model.kind,
+            "code_size": model.code_size,
+            "encoder": f"the nested model '{model.encoder.name}' gives the codes "
+            f"(n, {model.code_size}); '{model.decoder.name}' decodes them",
+            "trained_on": f"{train_images:,} Fashion-MNIST training images, {epochs} epoch(s)",
+        },
+    )

@@ -122,6 +122,19 @@ def shipped_scores(kind: str, summary: dict) -> dict[str, list]:
     }
 
 
+def code_size_inversions(table: dict[str, list], kind: str) -> list[tuple[int, int]]:
+    """Pairs (smaller code, larger code) of a ``shipped_scores`` table where the larger
+    code reconstructs WORSE (higher test MSE): a sign of under-training, since a larger
+    code can always do at least as well once trained."""
+    sizes, errors = table["code size"], table[kind]
+    return [
+        (sizes[i], sizes[j])
+        for i in range(len(sizes))
+        for j in range(i + 1, len(sizes))
+        if errors[j] > errors[i]
+    ]
+
+
 # Training schedule of the shipped models: (kind, code_size, noise_stddev, epochs over the
 # 60,000 training images), the models with acceptance targets first. The epochs are spent
 # where the lecture's claims are measured (conv code 32, denoising at 0.2): a conv epoch

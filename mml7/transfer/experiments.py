@@ -19,6 +19,7 @@ import numpy as np
 from mml7 import backbones
 from mml7.data import ImageDataset
 from mml7.progress import Progress, keras_callback, report, scaled
+from mml7.transfer import downloadable
 from mml7.transfer.advice import Strategy
 from mml7.transfer.datasets import sample_indices, split
 from mml7.transfer.heads import (
@@ -68,6 +69,9 @@ class ExperimentResult:
         curves: strategy -> Keras history (loss, accuracy, val_loss, val_accuracy per epoch).
         num_train, num_validation: split sizes.
         extraction_s: time to extract the frozen features (zero when they came cached).
+        models: row name -> the trained strategy as one Keras model of RGB images
+            (n, image_size, image_size, 3) in [0, 1] with the backbone's preprocessing
+            inside (``downloadable``); the ensemble averages its members' probabilities.
     """
 
     rows: list[dict]
@@ -75,6 +79,7 @@ class ExperimentResult:
     num_train: int
     num_validation: int
     extraction_s: float = 0.0
+    models: dict = dataclasses.field(default_factory=dict)
 
 
 def training_split(dataset: ImageDataset, config: ExperimentConfig):
@@ -152,7 +157,7 @@ def _frozen_head(trial: _Trial, callbacks: list):
     )
     trial.head_probabilities = predict(trial.head, features[trial.validation])
     note = f"{config.backbone}, cut at {config.cut}, features cached"
-    return trial.head_probabilities, trainable_parameters(trial.head), note
+    return trial.head_probabilities, trainable_parameters(trial.head), note, trial.head
 
 
 def _fine_tune(trial: _Trial, callbacks: list):
@@ -167,7 +172,7 @@ def _fine_tune(trial: _Trial, callbacks: list):
         f"head from (a), then top {config.fine_tune_blocks} blocks at lr "
         f"{config.head_learning_rate / 10:g}"
     )
-    return predict(model, x_val, 64), trainable_parameters(model), note
+    return predict(model, x_val, 64), trainable_parameters(model), note, model
 
 
 def _from_scratch(trial: _Trial, callbacks: list):
@@ -177,7 +182,7 @@ def _from_scratch(trial: _Trial, callbacks: list):
     head = _fresh_head(config, input_dim, trial.dataset.num_classes)
     model = _fit_whole(config, head, x_train, trial.y_train, True, (x_val, trial.y_val), callbacks)
     note = f"same architecture, random weights, {config.scratch_epochs} epochs"
-    return predict(model, x_val, 64), trainable_parameters(model), note
+    return predict(model, x_val, 64), trainable_parameters(model), note, model
 
 
 def _ensemble(trial: _Trial, callbacks: list):
@@ -194,32 +199,70 @@ def _ensemble(trial: _Trial, callbacks: list):
     members = [trial.head_probabilities, predict(second, other[trial.validation])]
     parameters = trainable_parameters(trial.head) + trainable_parameters(second)
     note = f"mean probabilities of heads at {config.cut} and {config.ensemble_cut}"
-    return ensemble_probabilities(members), parameters, note
+    return ensemble_probabilities(members), parameters, note, second
+
+
+def _whole_model(trial: _Trial, model, name: str):
+    config = trial.config
+    return downloadable.with_preprocessing(model, config.backbone, config.image_size, name)
+
+
+def _frozen_export(trial: _Trial, head, name: str):
+    return downloadable.frozen_model(trial.config, head, name)
+
+
+def _ensemble_export(trial: _Trial, second, name: str):
+    members = [(trial.config.cut, trial.head), (trial.config.ensemble_cut, second)]
+    return downloadable.ensemble_model(trial.config, members, name)
 
 
 @dataclass(frozen=True)
 class _Step:
     """One strategy of ``run_experiments``: its row name, the table cell it stands for,
     how it trains (``train(trial, callbacks) -> (probabilities, trainable parameters,
-    note)``), the config field with its epochs, its share [start, stop] of the progress
+    note, trained part)``), how the trained part becomes one model of [0, 1] images
+    (``export(trial, trained part, model name)``, after the timing: the wall time measures
+    training), the config field with its epochs, its share [start, stop] of the progress
     bar, and whether its wall time includes (a)'s (it builds on (a)'s head)."""
 
     name: str
     strategy: Strategy
     train: Callable
+    export: Callable
     epochs_field: str
     start: float
     stop: float
-    builds_on_head: bool
+    builds_on_head: bool = False
 
 
 _HEAD, _FINE_TUNE, _SCRATCH = Strategy.TRAIN_HEAD, Strategy.FINE_TUNE, Strategy.FROM_SCRATCH
 _STEPS = (
-    _Step("(a) frozen extractor + new head", _HEAD, _frozen_head, "head_epochs", 0.15, 0.25, False),
-    _Step("(b) fine-tune top blocks", _FINE_TUNE, _fine_tune, "fine_tune_epochs", 0.25, 0.6, True),
-    _Step("(c) from scratch", _SCRATCH, _from_scratch, "scratch_epochs", 0.6, 0.95, False),
-    _Step("(d) ensemble of heads", _HEAD, _ensemble, "head_epochs", 0.95, 1.0, True),
+    _Step(
+        "(a) frozen extractor + new head",
+        _HEAD,
+        _frozen_head,
+        _frozen_export,
+        "head_epochs",
+        0.15,
+        0.25,
+    ),
+    _Step(
+        "(b) fine-tune top blocks",
+        _FINE_TUNE,
+        _fine_tune,
+        _whole_model,
+        "fine_tune_epochs",
+        0.25,
+        0.55,
+        True,
+    ),
+    _Step("(c) from scratch", _SCRATCH, _from_scratch, _whole_model, "scratch_epochs", 0.55, 0.9),
+    _Step(
+        "(d) ensemble of heads", _HEAD, _ensemble, _ensemble_export, "head_epochs", 0.9, 0.95, True
+    ),
 )
+_EXPORT_START = 0.95  # the rest of the bar: assembling the downloadable models
+_MODEL_NAMES = {"(a)": "frozen_head", "(b)": "fine_tuned", "(c)": "from_scratch", "(d)": "ensemble"}
 
 # Row name -> the table's cell it measures.
 ROW_STRATEGY = {step.name: step.strategy for step in _STEPS}
@@ -252,7 +295,7 @@ def run_experiments(
         features = dataset_features(dataset, config, cuts, scaled(progress, 0.0, 0.15))
         extraction_s = time.perf_counter() - began
     trial = _Trial(dataset, config, features, train, validation)
-    rows, curves = [], {}
+    rows, curves, trained = [], {}, {}
     for step in _STEPS:
         recorder = keras_callback(
             scaled(progress, step.start, step.stop),
@@ -263,7 +306,7 @@ def run_experiments(
             else functools.partial(_forward_epoch, on_epoch, step.name),
         )
         began = time.perf_counter()
-        probabilities, parameters, note = step.train(trial, [recorder])
+        probabilities, parameters, note, trained[step.name] = step.train(trial, [recorder])
         seconds = time.perf_counter() - began
         rows.append(
             {
@@ -276,8 +319,13 @@ def run_experiments(
             }
         )
         curves[step.name] = recorder.history
+    models = {}
+    for index, step in enumerate(_STEPS):
+        fraction = _EXPORT_START + (1 - _EXPORT_START) * index / len(_STEPS)
+        report(progress, fraction, f"assembling the model of {step.name}")
+        models[step.name] = step.export(trial, trained[step.name], _MODEL_NAMES[step.name[:3]])
     report(progress, 1.0, "done")
-    return ExperimentResult(rows, curves, len(train), len(validation), extraction_s)
+    return ExperimentResult(rows, curves, len(train), len(validation), extraction_s, models)
 
 
 def _forward_epoch(on_epoch: Callable[[str, dict], None], name: str, epoch: int, history: dict):

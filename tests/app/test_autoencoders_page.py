@@ -26,6 +26,14 @@ def metric(at, label_start: str) -> str:
     return next(m.value for m in at.metric if m.label.startswith(label_start))
 
 
+def keys(at, kind: str) -> set:
+    return {element.key for element in at.get(kind)}
+
+
+def lessons(at) -> list[str]:
+    return [m.value for m in at.markdown if "**Slide:**" in m.value]
+
+
 def number(text: str) -> float:
     return float(re.search(r"-?[\d.]+", text).group())
 
@@ -41,6 +49,8 @@ def test_svd_tab_shows_the_measured_error_and_storage(page):
     )
     height, width = image.shape[:2]
     assert metric(at, "storage") == f"{svd.storage_ratio(height, width, 20):.2%}"
+    kept = svd.energy_kept(image, exact)
+    assert any(f"k = 20 keeps {kept:.1%} of the energy" in text for text in lessons(at))
 
     # A new photo resets k (the slider's range changes), so k is set after it.
     at.toggle(key="svd_grey").set_value(True)
@@ -70,10 +80,15 @@ def test_svd_tab_upload_and_bad_upload():
     # An outer sum of ramps plus a constant has rank 2: k = 2 reproduces it.
     at.slider(key="svd_k").set_value(2).run()
     assert number(metric(at, "relative error")) < 1e-3
+    assert "svd_png" in keys(at, "download_button")
     at.file_uploader(key="svd_upload").set_value(("photo.png", b"not a png", "image/png"))
     at.run()
     assert not at.exception
-    assert "neither a zip" in at.error[0].value
+    assert "is not a readable image" in at.error[0].value
+    assert at.selectbox(key="svd_photo") and at.toggle(key="svd_grey")  # the block's controls stay
+    at.file_uploader(key="svd_upload").set_value(("photos.zip", b"PK\x03\x04", "application/zip"))
+    at.run()
+    assert "is a zip archive; this takes one image" in at.error[0].value
 
 
 def test_linear_tab_angles_and_retraining(page):
@@ -93,6 +108,14 @@ def test_linear_tab_angles_and_retraining(page):
     at.button(key="linear_train").click().run()
     assert not at.exception
     assert any("Test MSE" in s.value for s in at.success)
+    assert {"linear_model", "linear_csv"} <= keys(at, "download_button")
+    at.run()  # the retrained model stays until the settings change
+    assert "linear_model" in keys(at, "download_button")
+    at.number_input(key="linear_epochs").set_value(2).run()
+    assert "linear_model" not in keys(at, "download_button")
+    record = ae.shipped_scores("linear", ae.shipped_summary())
+    ratio = record["linear / PCA"][record["code size"].index(10)]
+    assert any(f"ratio {ratio:.3f}" in text and "PCA or SVD" in text for text in lessons(at))
 
 
 def test_deep_and_denoising_tabs(page):
@@ -103,6 +126,10 @@ def test_deep_and_denoising_tabs(page):
     tables = [frame.value for frame in at.dataframe]
     conv = next(t for t in tables if "conv" in t.columns)
     assert list(conv["code size"]) == list(ae.SHIPPED_CODE_SIZES["conv"])
+    # The record has code 64 under-trained and worse than code 32: the takeaway says so.
+    (deep,) = [text for text in lessons(at) if "глубокое" in text]
+    if ae.code_size_inversions(conv.to_dict("list"), "conv"):
+        assert "reconstructs WORSE" in deep
     at.select_slider(key="conv_n").set_value(1000)
     at.number_input(key="conv_epochs").set_value(1)
     at.button(key="conv_train").click().run()
@@ -115,6 +142,8 @@ def test_deep_and_denoising_tabs(page):
     at.radio(key="noise_model").set_value(0.2).run()
     noisy, denoised = number(metric(at, "PSNR noisy")), number(metric(at, "PSNR denoised"))
     assert denoised > noisy + 3
+    assert any(f"{denoised - noisy:+.1f} dB" in text for text in lessons(at))
+    assert "noise_csv" in keys(at, "download_button")
     for kind in ("salt-and-pepper", "random-mask"):
         at.radio(key="noise_kind").set_value(kind)
         at.radio(key="noise_model").set_value(0.5).run()
@@ -129,6 +158,7 @@ def test_latent_space_and_morphing_controls(page):
     at.radio(key="latent_method").set_value("tsne")
     at.radio(key="latent_dims").set_value(3).run()
     assert not at.exception
+    assert any("of the same class" in text for text in lessons(at))
 
     open_tab(at, "Morphing")
     at.radio(key="morph_k").set_value(64)
@@ -136,6 +166,8 @@ def test_latent_space_and_morphing_controls(page):
     at.number_input(key="morph_b").set_value(7)
     at.slider(key="morph_steps").set_value(7).run()
     assert not at.exception
+    assert any("over 6 steps" in text for text in lessons(at))
+    assert "morph_png" in keys(at, "download_button")
     at.radio(key="morph_source").set_value("LFW faces").run()
     assert not at.exception
     assert at.number_input(key="morph_a").max == 99  # the 100 faces

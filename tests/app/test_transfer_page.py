@@ -48,9 +48,21 @@ def test_lfw_whole_flow_advice_depths_four_strategies_and_verdict():
     assert table["training images"].eq(150).all()
     verdicts = [s.value for s in at.success] + [w.value for w in at.warning]
     assert any("Advice: collect more data" in v for v in verdicts)
+    # Each section names its slide and the number measured here.
+    lessons = [m.value for m in at.markdown if "**Slide:**" in m.value]
+    assert any("smaller learning rate" in text and "%" in text for text in lessons)
+    assert any("partially reuse ImageNet" in text for text in lessons)
+    assert sum("Takeaways" in text for text in lessons) == 2
+    downloads = {button.key for button in at.get("download_button")}
+    assert {"model_(a)", "model_(b)", "model_(c)", "model_(d)"} <= downloads
+    assert {"results_csv", "lc_csv", "depth_csv"} <= downloads
+    # The models stay after a rerun with the same settings.
+    at.run()
+    assert "model_(d)" in {button.key for button in at.get("download_button")}
     # A new head setting keeps the measured inputs but asks for a new run.
     at.number_input(key="head_epochs").set_value(6).run()
     assert not at.exception and any("Press the button" in i.value for i in at.info)
+    assert "transfer_run" not in at.session_state  # the old models are not kept
 
 
 def test_one_class_upload_and_broken_zip_are_explained():
@@ -65,6 +77,7 @@ def test_one_class_upload_and_broken_zip_are_explained():
     at.run()
     assert not at.exception
     assert "at least 2 are needed" in at.error[0].value
+    assert any("Everything below is measured on the data set" in i.value for i in at.info)
     at.file_uploader(key="upload").set_value(("bad.zip", b"PK\x03\x04 broken", "application/zip"))
     at.run()
     assert not at.exception and at.error

@@ -364,3 +364,32 @@ def test_train_shipped_quick_writes_loadable_weights_and_a_record(
     assert seen[-1] == 1.0 and seen == sorted(seen)
     assert ae.pretrained("linear", 2, folder=tmp_path).code_size == 2
     assert ae.pretrained_faces(folder=tmp_path).code_size == ae.FACES_CODE_SIZE
+
+
+def test_neighbour_agreement_frame_changes_and_side_by_side():
+    codes = np.array([[0.0], [0.1], [5.0], [5.2]])
+    assert ae.neighbour_agreement(codes, [0, 0, 1, 1]) == 1.0
+    assert ae.neighbour_agreement(codes, [0, 1, 0, 1]) == 0.0
+    frames = np.zeros((3, 2, 2, 1), np.float32)
+    frames[1] += 0.25
+    frames[2] += 1.0
+    np.testing.assert_allclose(ae.frame_changes(frames), [0.25, 0.75])
+    assert ae.side_by_side(frames).shape == (2, 6, 1)
+
+
+def test_code_size_inversions_name_a_larger_code_that_reconstructs_worse():
+    table = {"code size": [2, 16, 32, 64], "conv": [0.035, 0.012, 0.0068, 0.0093]}
+    assert ae.code_size_inversions(table, "conv") == [(32, 64)]
+    table["conv"][3] = 0.005
+    assert ae.code_size_inversions(table, "conv") == []
+
+
+def test_denoising_robustness_reports_progress_per_noise_level():
+    images = np.random.default_rng(0).random((4, 28, 28, 1)).astype(np.float32)
+    model = ae.build_linear_autoencoder((28, 28, 1), 2)
+    seen = []
+    table = ae.denoising_robustness(
+        {"m": model}, images, (0.1, 0.3), progress=lambda f, m: seen.append(f)
+    )
+    assert seen == [0.5, 1.0] and len(table["m"]) == 2
+    assert table["noisy input"][0] > table["noisy input"][1]

@@ -120,3 +120,11 @@ def test_several_ranks_from_one_decomposition(photo, method):
     for k, approximation in series.items():
         expected = svd.low_rank_approximation(photo, k, method="full")
         np.testing.assert_allclose(approximation, expected, atol=2e-3 if method != "full" else 1e-5)
+
+
+def test_energy_kept_is_the_cumulative_energy_at_k():
+    image = np.random.default_rng(0).random((20, 30, 3)).astype(np.float32)
+    energy = svd.cumulative_energy(svd.singular_values(image))
+    for k in (1, 5, 20):
+        kept = svd.energy_kept(image, svd.low_rank_approximation(image, k))
+        assert kept == pytest.approx(energy[k - 1], abs=1e-5)

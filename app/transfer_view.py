@@ -1,0 +1,137 @@
+"""The transfer page's pieces: the lecture's claims with the measured numbers, the run
+with live curves, and the results with their downloads (tables and the four models)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import streamlit as st
+
+from app import downloads, widgets
+from mml7 import InputError, transfer
+from mml7.plots import transfer as figures
+from mml7.transfer import downloadable
+
+TAKEAWAYS = "Takeaways: the 2x2 table (small / big data x ImageNet domain / not similar)"
+REUSE = "Maybe we can partially reuse ImageNet features extractor?"
+FINE_TUNING = "Fine-tuning: propagate all gradients with smaller learning rate"
+RUN_KEY = "transfer_run"  # the latest run only: (its settings, result, learning curve)
+COLUMNS = {
+    "validation_accuracy": "validation accuracy",
+    "trainable_params": "trainable parameters",
+    "wall_time_s": "wall time (s)",
+    "train_images": "training images",
+}
+
+
+def advice_lesson(advice: transfer.Advice, similarity: float) -> None:
+    widgets.lesson(
+        TAKEAWAYS,
+        f"smallest class {advice.images_per_class:,} images, ImageNet similarity "
+        f"{similarity:.2f} -> {advice.strategy.value}",
+    )
+
+
+def depth_lesson(scores: list, cut: str) -> None:
+    probes = ", ".join(f"{score.cut} {score.probe_accuracy:.0%}" for score in scores)
+    widgets.lesson(REUSE, f"linear-probe accuracy by depth: {probes}; cut at {cut}")
+
+
+def depth_table(scores: list) -> None:
+    downloads.csv_button(
+        "Per-depth scores (CSV)",
+        lambda: [dataclasses.asdict(score) for score in scores],
+        "transfer_depth_scores",
+        "depth_csv",
+    )
+
+
+def run(dataset, config: transfer.ExperimentConfig, features: dict, advice, run_key) -> None:
+    """Train the four strategies and the learning curve with a bar and live curves; keep
+    only this run in the session (it replaces the previous one)."""
+    st.session_state.pop(RUN_KEY, None)
+    running = st.empty()  # the bar and the live curves, cleared when the run is done
+    with running.container():
+        report = widgets.progress_callback("Training:")
+        live = st.empty()
+    seen: dict = {}
+
+    def on_epoch(strategy, history):
+        seen[strategy] = dict(history)
+        live.plotly_chart(
+            figures.training_curves(seen), key=f"live{len(seen)}_{len(history.get('loss', []))}"
+        )
+
+    try:
+        result = transfer.run_experiments(dataset, config, features, report, on_epoch)
+        curve = transfer.learning_curve(dataset, advice.strategy, config, features, progress=report)
+    except InputError as error:
+        running.empty()
+        st.error(str(error))
+        return
+    running.empty()
+    st.session_state[RUN_KEY] = (run_key, result, curve)
+
+
+def stored_run(run_key):
+    """(result, learning curve) of the latest run if it was made with these settings."""
+    stored = st.session_state.get(RUN_KEY)
+    if stored is not None and stored[0] != run_key:
+        del st.session_state[RUN_KEY]  # new settings: the old models are not kept
+        return None
+    return None if stored is None else stored[1:]
+
+
+def results(result, config: transfer.ExperimentConfig, class_names) -> None:
+    """The table of the four strategies, its CSV, the four models, the training curves."""
+    st.caption(
+        f"Stratified split, seed {config.seed}: {result.num_train:,} training and "
+        f"{result.num_validation:,} validation images."
+    )
+    st.dataframe(
+        pd.DataFrame(result.rows).rename(columns=COLUMNS),
+        hide_index=True,
+        key="results",
+        column_config={
+            "validation accuracy": st.column_config.NumberColumn(format="%.3f"),
+            "trainable parameters": st.column_config.NumberColumn(format="localized"),
+            "wall time (s)": st.column_config.NumberColumn(format="%.1f"),
+        },
+    )
+    downloads.csv_button("Results (CSV)", result.rows, "transfer_results", "results_csv")
+    st.caption(
+        f"Each trained model as a zip (.keras + contract.json): {config.image_size} px RGB "
+        "images in [0, 1] in, class probabilities out, the backbone's preprocessing inside."
+    )
+    for column, (row, model) in zip(st.columns(4), result.models.items(), strict=True):
+        with column:
+            downloads.model_button(
+                f"Model {row}",
+                model,
+                downloadable.contract(config, class_names, row),
+                f"transfer_{model.name}",
+                f"model_{row[:3]}",
+            )
+    accuracy = {row["strategy"][:3]: row["validation_accuracy"] for row in result.rows}
+    rate = config.head_learning_rate
+    widgets.lesson(
+        FINE_TUNING,
+        f"(b) fine-tuned at lr {rate / 10:g} (a tenth of the head's {rate:g}): "
+        f"{accuracy['(b)']:.1%} vs the frozen extractor's head (a) {accuracy['(a)']:.1%}",
+    )
+    st.plotly_chart(figures.training_curves(result.curves), key="curves")
+
+
+def verdict(advice, result, curve) -> None:
+    judged = transfer.verdict(advice, result.rows, curve, result.num_validation)
+    widgets.lesson(
+        TAKEAWAYS,
+        f"advised: {advice.strategy.value}; best measured: {judged.best_row} at "
+        f"{judged.best_accuracy:.1%}",
+    )
+    (st.success if judged.agree else st.warning)(judged.sentence)
+    left, right = st.columns(2)
+    left.plotly_chart(figures.verdict_chart(result.rows, judged), key="verdict")
+    right.plotly_chart(figures.learning_curve_chart(curve, advice.strategy), key="lc")
+    downloads.csv_button("Learning curve (CSV)", curve, "transfer_learning_curve", "lc_csv")

@@ -20,7 +20,7 @@ def model_button(label: str, model, contract: export.InputContract, name: str, k
         key=key,
         icon=":material/download:",
         on_click="ignore",
-        help="A .keras file (keras.saving.load_model reads it after `import mml7`) and "
+        help="A .keras file (keras.saving.load_model reads it after `import mml7.autoencoders, mml7.layers`) and "
         "contract.json: the input size, channels, value range and class names.",
     )
 

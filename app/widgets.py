@@ -58,14 +58,23 @@ def upload(file) -> Upload | None:
     return digests[file.file_id]
 
 
-def dataset_or_zip(column, label: str, names, key: str, upload_key: str):
+def dataset_or_zip(
+    column,
+    label: str,
+    names,
+    key: str,
+    upload_key: str,
+    help: str = "A .zip whose top-level folders are class names.",
+):
     """A select box of built-in data sets plus "Upload a zip" (with its uploader) in
     ``column``: (name, Upload or None). Stops the page, with a hint, while the zip is
     still to come."""
     name = column.selectbox(label, [*names, UPLOAD_ZIP], key=key)
     if name != UPLOAD_ZIP:
         return name, None
-    file = column.file_uploader("Zip of class folders", type=["zip"], key=upload_key)
+    file = column.file_uploader(
+        "Zip of class folders", type=["zip"], key=upload_key, help=upload_help(help)
+    )
     if file is None:
         st.info("Upload a .zip whose top-level folders are class names (cats/1.jpg, ...).")
         st.stop()

@@ -1,9 +1,11 @@
 """What leaves the app: trained models with their input contract, tables, images.
 
-A model travels as one zip: ``<name>.keras`` (``keras.saving.load_model`` reads it; mml7's
-custom layers are registered when ``mml7`` is imported) and ``contract.json``, what the
-model expects and returns (image size, channels, value range, class names). Tables travel
-as CSV, images as PNG. Everything is made in memory, when asked for.
+A model travels as one zip: ``<name>.keras`` and ``contract.json``, what the model
+expects and returns (image size, channels, value range, class names).
+``keras.saving.load_model`` reads the ``.keras`` file once ``mml7.layers`` and
+``mml7.autoencoders`` are imported (they register mml7's custom layers);
+``load_model_archive`` does both. Tables travel as CSV, images as PNG. Everything is made
+in memory, when asked for.
 
 >>> import keras
 >>> inputs = keras.Input((4, 4, 1))
@@ -54,7 +56,7 @@ class InputContract:
     def to_json(self) -> str:
         record = asdict(self)
         record["load_with"] = (
-            "import mml7  # registers mml7's custom layers\n"
+            "import mml7.autoencoders, mml7.layers  # registers mml7's custom layers\n"
             "model = keras.saving.load_model(PATH_TO_KERAS_FILE)"
         )
         return json.dumps(record, indent=1, default=str)
@@ -96,7 +98,8 @@ def load_model_archive(payload: bytes):
     """
     import keras
 
-    import mml7.layers  # noqa: F401  (registers the custom layers before loading)
+    import mml7.autoencoders.models  # noqa: F401  (registers Centre, ClippedGaussianNoise)
+    import mml7.layers  # noqa: F401  (registers the pooling and unpooling layers)
 
     try:
         archive = zipfile.ZipFile(io.BytesIO(payload))

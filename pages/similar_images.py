@@ -23,7 +23,12 @@ st.markdown(
 
 gallery_column, representation_column, search_column, count_column = st.columns([2, 2, 2, 1])
 name, upload = widgets.dataset_or_zip(
-    gallery_column, "Gallery", similarity.GALLERIES, "gallery", "gallery_upload"
+    gallery_column,
+    "Gallery",
+    similarity.GALLERIES,
+    "gallery",
+    "gallery_upload",
+    help="A .zip of images; its top-level folders, if any, are their classes.",
 )
 lesson_area = st.container()  # filled once the comparison below is measured
 try:

@@ -27,7 +27,12 @@ strategies are trained on your data, to see whether the advice held.
 
 top = st.columns([3, 3, 1, 2])
 name, upload = widgets.dataset_or_zip(
-    top[0], "Data set", transfer.BUILTIN_DATASETS, "dataset", "upload"
+    top[0],
+    "Data set",
+    transfer.BUILTIN_DATASETS,
+    "dataset",
+    "upload",
+    help="A .zip whose top-level folders are class names (at least 2 classes).",
 )
 reasons = backbones.available_backbones()
 usable = [name for name, reason in reasons.items() if reason is None]

@@ -78,8 +78,16 @@ def use_autoencoders(page) -> None:
 
 
 def use_similar(page) -> None:
-    """Click a gallery image: it becomes the query and its neighbours are shown."""
-    page.locator(".st-key-pick_5 button").click()
+    """Click a gallery image (row 0, column 5 of the first page's grid, image #5): it
+    becomes the query and its neighbours are shown."""
+    grid = page.locator(".st-key-gallery_grid_1")
+    grid.wait_for(timeout=60_000)
+    box = grid.bounding_box()
+    index_width, header_height, row_height, columns = 60, 35, 84, 8
+    column_width = (box["width"] - index_width) / columns
+    page.mouse.click(
+        box["x"] + index_width + 5.5 * column_width, box["y"] + header_height + row_height / 2
+    )
     wait_until_idle(page)
     page.get_by_text("query: gallery #5", exact=False).wait_for(timeout=60_000)
 

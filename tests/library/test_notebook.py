@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "examples" / "lecture.ipynb"
-QUICK_TIMEOUT_S = 300  # per cell; the whole quick run takes a few minutes on 2 cores
+QUICK_TIMEOUT_S = 300  # per cell; a whole quick run takes about a minute on 2 cores
 
 nbformat = pytest.importorskip("nbformat")
 
@@ -45,9 +45,11 @@ def test_notebook_is_committed_without_outputs():
     assert "streamlit" not in "".join(cell.source for cell in notebook.cells)
 
 
-@pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    """The notebook run in quick mode: its cells with outputs."""
+@pytest.fixture(scope="module", params=["installed data", "bare machine"])
+def executed(request, tmp_path_factory):
+    """The notebook run in quick mode: its code cells with outputs. Once with what this
+    machine has, once as on a machine without Fashion-MNIST and an empty Keras cache
+    (no ImageNet weights), where it takes its fallbacks."""
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
@@ -58,6 +60,9 @@ def executed(tmp_path_factory):
         # A fresh Jupyter runtime folder: kernels' connection files stay out of $HOME.
         "JUPYTER_RUNTIME_DIR": str(tmp_path_factory.mktemp("jupyter-runtime")),
     }
+    if request.param == "bare machine":
+        environment["MML7_FASHION_MNIST_DIR"] = str(tmp_path_factory.mktemp("no-fashion"))
+        environment["KERAS_HOME"] = str(tmp_path_factory.mktemp("empty-keras"))
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)
     try:
@@ -74,12 +79,12 @@ def executed(tmp_path_factory):
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+    return request.param, [cell for cell in notebook.cells if cell.cell_type == "code"]
 
 
 @pytest.mark.integration
 def test_notebook_runs_in_quick_mode_with_this_checkouts_mml7(executed):
-    first = _text(executed[0])
+    first = _text(executed[1][0])
     assert "quick mode: True" in first
     location = re.search(r"from (\S+__init__\.py)", first).group(1)
     assert Path(location).resolve() == ROOT / "mml7" / "__init__.py"
@@ -87,8 +92,14 @@ def test_notebook_runs_in_quick_mode_with_this_checkouts_mml7(executed):
 
 @pytest.mark.integration
 def test_notebook_shows_the_lectures_results(executed):
+    machine, executed = executed
     printed = "\n".join(_text(cell) for cell in executed)
-    # Part 1: the advice names its measured inputs and one of the table's cells.
+    bare = machine == "bare machine"
+    assert ("similarity not measured" in printed) == bare
+    assert ("Fashion-MNIST is not installed; training on the digits" in printed) == bare
+    # Part 1: the advice is a cell of the table; with ImageNet weights, from measurements.
+    assert ("ImageNet similarity" in printed) != bare
+    assert ("cut the extractor at: " in printed) != bare
     assert re.search(r"(train the head|fine-tune deeper|from scratch|collect more data)\.", printed)
     # Part 3: the slide's ranks, the error falling as k grows.
     errors = [float(e) for e in re.findall(r"k = +\d+: relative error ([\d.]+)", printed)]

@@ -1,14 +1,16 @@
 """examples/lecture.ipynb: committed without outputs, and runs top to bottom in quick mode.
 
-The notebook runs in a kernel of this interpreter (the ``python3`` kernelspec's "python"
-is replaced by ``sys.executable``), with the repository root as its working directory and
-first on PYTHONPATH, so it imports this checkout's mml7.
+The notebook runs in a kernel of this interpreter (a ``python3`` kernelspec written for the
+test), with the repository root as its working directory and first on PYTHONPATH, so it
+imports this checkout's mml7 (the test environment's editable install may point elsewhere).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,17 @@ def test_notebook_is_committed_without_outputs():
     assert "streamlit" not in "".join(cell.source for cell in notebook.cells)
 
 
+def _kernelspec_of_this_python(folder: Path) -> Path:
+    """A Jupyter data folder whose ``python3`` kernel is this interpreter: put first on
+    JUPYTER_PATH, it wins over any user-wide ``python3`` kernel of another Python."""
+    kernel = folder / "kernels" / "python3"
+    kernel.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    spec = {"argv": argv, "display_name": "mml7 tests", "language": "python"}
+    (kernel / "kernel.json").write_text(json.dumps(spec))
+    return folder
+
+
 @pytest.fixture(scope="module", params=["installed data", "bare machine"])
 def executed(request, tmp_path_factory):
     """The notebook run in quick mode: its code cells with outputs. Once with what this
@@ -57,28 +70,22 @@ def executed(request, tmp_path_factory):
         "MML7_QUICK": "1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        "JUPYTER_PATH": str(_kernelspec_of_this_python(tmp_path_factory.mktemp("jupyter"))),
         # A fresh Jupyter runtime folder: kernels' connection files stay out of $HOME.
         "JUPYTER_RUNTIME_DIR": str(tmp_path_factory.mktemp("jupyter-runtime")),
     }
     if request.param == "bare machine":
         environment["MML7_FASHION_MNIST_DIR"] = str(tmp_path_factory.mktemp("no-fashion"))
         environment["KERAS_HOME"] = str(tmp_path_factory.mktemp("empty-keras"))
-    saved = {name: os.environ.get(name) for name in environment}
-    os.environ.update(environment)
-    try:
-        client = nbclient.NotebookClient(
+    with pytest.MonkeyPatch.context() as patch:  # the kernel inherits this environment
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        nbclient.NotebookClient(
             notebook,
             kernel_name="python3",
             timeout=QUICK_TIMEOUT_S,
             resources={"metadata": {"path": str(ROOT)}},
-        )
-        client.execute()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        ).execute()
     return request.param, [cell for cell in notebook.cells if cell.cell_type == "code"]
 
 

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench screenshots deploy-check clean
+.PHONY: run test lint format bench notebook screenshots deploy-check clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ deploy-check: $(VENV)/.app-installed
 	    -r requirements.txt --report /tmp/mml7-deploy-$$version.json || exit 1; \
 	  $(PY) -c "import json, sys; r = json.load(open(sys.argv[1])); print('Python', sys.argv[2], len(r['install']), 'packages, e.g.', *[i['metadata']['name'] + ' ' + i['metadata']['version'] for i in r['install'] if 'tensorflow' in i['metadata']['name']])" /tmp/mml7-deploy-$$version.json $$version; \
 	done
+
+# examples/lecture.ipynb run top to bottom; the run with outputs goes to test-output/ (the
+# committed notebook stays without outputs). `make notebook MML7_QUICK=1` is the short run.
+notebook: $(VENV)/.dev-installed
+	mkdir -p test-output
+	PYTHONPATH=. $(PY) -c "import nbclient, nbformat; nb = nbformat.read('examples/lecture.ipynb', 4); nbclient.NotebookClient(nb, kernel_name='python3', timeout=1800, resources={'metadata': {'path': '.'}}).execute(); nbformat.write(nb, 'test-output/lecture.ipynb')"
+	@echo "executed notebook: test-output/lecture.ipynb"
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/run_all.py

@@ -128,12 +128,12 @@ def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
 
 def member_path(name: str) -> PurePosixPath | None:
     """A zip member name as a relative path, or None when it is unsafe (absolute, with a
-    drive letter, '..' or an empty part)."""
+    drive letter, '..' or an empty part, or no part at all as in '.')."""
     name = name.replace("\\", "/")
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         return None
     path = PurePosixPath(name)
-    if any(part in ("..", "") for part in path.parts):
+    if not path.parts or any(part in ("..", "") for part in path.parts):
         return None
     return path
 

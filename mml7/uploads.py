@@ -1,26 +1,34 @@
 """Uploads: the one policy every upload reader follows, and the class-folder reader.
 
-The policy guards memory against zip bombs and decompression bombs, and the disk against
-members that name paths outside a folder: a zip is refused when it has more than
-``MAX_MEMBERS`` files or declares more than ``MAX_UNCOMPRESSED_BYTES`` unpacked; an image
-of more than ``MAX_IMAGE_PIXELS`` pixels is refused before it is decoded; an upload whose
-decoded images add up to more than ``MAX_TOTAL_PIXELS`` is refused. Nothing is written to
-disk: members are decoded in memory. Readers of a zip go through ``open_zip``,
-``member_path``, ``decode_image`` and ``PixelBudget``; ``read_upload`` (class folders or
-one image) is here, ``mml7.segmentation.read_segmentation_upload`` (images/ and masks/)
-with the segmentation code.
+The policy bounds the memory a reader takes, whatever the upload: a zip is refused when
+its directory lists more than ``MAX_MEMBERS`` files or declares more than
+``MAX_UNCOMPRESSED_BYTES`` unpacked; a member declaring more than ``MAX_MEMBER_BYTES`` is
+never unpacked, and members are unpacked one at a time; an image of more than
+``MAX_IMAGE_PIXELS`` pixels is refused from its header, before it is decoded; an image
+wanted smaller than it is is decoded at reduced size (JPEG ``draft``, then ``reduce`` in
+8 bit, a band of rows at a time) so it never exists as a full-size float array; and a
+``MemoryBudget`` holds the float32 arrays one upload keeps to ``MAX_DECODED_BYTES`` and
+those plus one image's decoding to ``MAX_WORKING_BYTES``, checked before each decode.
+Only ``FORMATS`` are opened (no plugin that runs other programs). Nothing is written to
+disk: members are decoded in memory, and paths outside a folder are skipped.
 
-The limits are read when a reader runs, so a test can lower one with ``monkeypatch``.
+Readers go through ``open_zip``, ``read_member``, ``decode_image`` and ``MemoryBudget``:
+``read_upload`` (class folders or one image) and ``read_image`` (one image) are here,
+``mml7.segmentation.read_segmentation_upload`` (images/ and masks/) with the
+segmentation code, ``mml7.similarity.read_gallery_upload`` and ``prepare_query`` with the
+similarity code. The limits are read when a reader runs, so a test can lower one with
+``monkeypatch``.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import zipfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 # A module reference, not names: mml7.data imports this module to re-export read_upload.
 from mml7 import data as datasets
@@ -28,17 +36,35 @@ from mml7.errors import InputError
 
 # A class-folder set for this course is a few thousand small images at most.
 MAX_MEMBERS = 20_000  # files in one zip
-MAX_UNCOMPRESSED_BYTES = 1 << 30  # 1 GiB of declared member sizes
+MAX_UNCOMPRESSED_BYTES = 1 << 30  # 1 GiB of declared member sizes, all together
+MAX_MEMBER_BYTES = 50 << 20  # one member's declared size; a bigger one is never unpacked
 MAX_IMAGE_PIXELS = 40_000_000  # one image (e.g. 8000 x 5000); larger is refused
-MAX_TOTAL_PIXELS = 400_000_000  # all decoded images of one upload together
+MAX_DECODED_BYTES = 192 << 20  # the float32 arrays one upload's reader returns
+MAX_WORKING_BYTES = 256 << 20  # those plus the decoding of the image being read
+FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")  # JPEG opens MPO (phones) too
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+BAND_PIXELS = 1 << 20  # a large image is converted to 8 bit this many pixels at a time
+# EXIF orientation -> the transpose that shows the image upright.
+ORIENTATIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 class Unreadable(Exception):
     """One upload member could not be decoded; the message is the reason."""
 
 
-# --------------------------------------------------------------------------- the policy
+class TooLarge(Unreadable):
+    """An image or member over a cap of the policy, refused before it was decoded."""
+
+
+# --------------------------------------------------------------------------- zips
 
 
 def is_zip(data: bytes) -> bool:
@@ -50,15 +76,24 @@ def open_zip(
 ) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
     """The archive and its file members (folders left out), once the limits hold.
 
+    The members are counted from the directory's entry signatures before Python parses
+    the directory, so a zip of a million tiny entries is refused without a million
+    ``ZipInfo`` objects.
+
     Raises:
         InputError: a damaged archive; more than ``max_members`` (default
             ``MAX_MEMBERS``) files; more than ``MAX_UNCOMPRESSED_BYTES`` declared unpacked.
     """
     max_members = MAX_MEMBERS if max_members is None else max_members
+    listed = data.count(b"PK\x01\x02")  # at least the number of directory entries
+    if listed > max_members:
+        raise InputError(
+            f"'{filename}' has {listed:,} files; at most {max_members:,} are accepted."
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = [info for info in archive.infolist() if not info.is_dir()]
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
         raise InputError(f"'{filename}' is a damaged zip archive: {error}") from None
     if len(members) > max_members:
         raise InputError(
@@ -73,14 +108,32 @@ def open_zip(
     return archive, members
 
 
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """One member's bytes, unpacked only when its declared size is within
+    ``MAX_MEMBER_BYTES``; zipfile stops at the declared size, so a lying header cannot
+    unpack more, and a member is only ever held one at a time.
+
+    Raises:
+        TooLarge: the member declares more than ``MAX_MEMBER_BYTES``.
+        Exception: whatever zipfile raises for a damaged member (CRC, compression).
+    """
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise TooLarge(
+            f"file too large: it unpacks to {_human_bytes(info.file_size)}; at most "
+            f"{_human_bytes(MAX_MEMBER_BYTES)} per file is accepted"
+        )
+    with archive.open(info) as stream:
+        return stream.read()
+
+
 def member_path(name: str) -> PurePosixPath | None:
     """A zip member name as a relative path, or None when it is unsafe (absolute, with a
-    drive letter, '..' or an empty part)."""
+    drive letter, '..' or an empty part, or no part at all as in '.')."""
     name = name.replace("\\", "/")
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         return None
     path = PurePosixPath(name)
-    if any(part in ("..", "") for part in path.parts):
+    if not path.parts or any(part in ("..", "") for part in path.parts):
         return None
     return path
 
@@ -90,71 +143,223 @@ def is_metadata(path: PurePosixPath) -> bool:
     return path.name.startswith(".") or "__MACOSX" in path.parts
 
 
-def decode_image(data: bytes, channels: int, size: tuple[int, int] | None = None) -> np.ndarray:
-    """Bytes -> float32 (h, w, channels) in [0, 1], resized bilinearly to ``size`` (h, w).
+# --------------------------------------------------------------------------- memory
 
-    The image's size is read from its header and checked against ``MAX_IMAGE_PIXELS``
-    before any pixel is decoded.
+
+class MemoryBudget:
+    """The memory one upload's reader may take: ``kept`` bytes of arrays it returns (at
+    most ``MAX_DECODED_BYTES``), plus, while an image is decoded, that decoding's working
+    memory (all together at most ``MAX_WORKING_BYTES``). Checked before decoding."""
+
+    def __init__(self, filename: str, kept_limit: int | None = None):
+        self.filename = filename
+        self.kept_limit = MAX_DECODED_BYTES if kept_limit is None else kept_limit
+        self.working_limit = max(MAX_WORKING_BYTES, self.kept_limit)
+        self.kept = 0
+
+    def plan(self, count: int, shape: tuple[int, ...], itemsize: int = 4) -> None:
+        """Refuse the upload now when ``count`` arrays of ``shape`` will not fit.
+
+        Raises:
+            InputError: naming the count, the size each is read at, the limit, and how
+                many would fit.
+        """
+        each = math.prod(shape) * itemsize
+        if count * each > self.kept_limit:
+            fit = max(self.kept_limit // max(each, 1), 0)
+            raise InputError(
+                f"'{self.filename}' has {count:,} images; read at {shape[1]} x {shape[0]} px "
+                f"they take {_human_bytes(count * each)} of memory, at most "
+                f"{_human_bytes(self.kept_limit)} is accepted: upload at most {fit:,} "
+                "images, or smaller ones."
+            )
+
+    def check(self, result_bytes: int, working_bytes: int, what: str) -> None:
+        """Raise TooLarge unless an image ``what`` of ``result_bytes`` kept and
+        ``working_bytes`` while decoding fits in what is left."""
+        if self.kept + result_bytes > self.kept_limit:
+            raise TooLarge(
+                f"{what} takes {_human_bytes(result_bytes)} of memory; at most "
+                f"{_human_bytes(self.kept_limit - self.kept)} is accepted (about "
+                f"{(self.kept_limit - self.kept) / 12e6:.0f} megapixels in colour)"
+            )
+        if self.kept + working_bytes > self.working_limit:
+            raise TooLarge(
+                f"{what} needs {_human_bytes(working_bytes)} of memory to decode; "
+                f"{_human_bytes(self.working_limit - self.kept)} is left of the "
+                f"{_human_bytes(self.working_limit)} an upload may use"
+            )
+
+    def keep(self, nbytes: int) -> None:
+        self.kept += nbytes
+
+
+# --------------------------------------------------------------------------- images
+
+
+def open_image(data: bytes) -> Image.Image:
+    """The image with only its header read (Pillow opens lazily), once its pixel count is
+    within ``MAX_IMAGE_PIXELS``.
 
     Raises:
-        Unreadable: not an image, too large, damaged or truncated; the message says which.
+        Unreadable: not an image of ``FORMATS``.
+        TooLarge: more than ``MAX_IMAGE_PIXELS`` pixels.
     """
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data), formats=FORMATS)
         width, height = image.size
     except Image.DecompressionBombError as error:
-        raise Unreadable("image too large to open safely") from error
+        raise TooLarge(
+            f"image too large to open safely; at most {MAX_IMAGE_PIXELS:,} pixels are accepted"
+        ) from error
     except Exception as error:
         raise Unreadable("not an image Pillow can read") from error
     if width * height > MAX_IMAGE_PIXELS:
-        raise Unreadable(
+        raise TooLarge(
             f"image is {width} x {height} pixels; at most {MAX_IMAGE_PIXELS:,} pixels are accepted"
         )
+    return image
+
+
+def upright_size(image: Image.Image) -> tuple[int, int]:
+    """(height, width) of the image as shown, after its EXIF orientation."""
+    width, height = image.size
+    turned = _orientation(image, loaded=False) in (5, 6, 7, 8)
+    return (width, height) if turned else (height, width)
+
+
+def decode_image(
+    data: bytes,
+    channels: int,
+    size: tuple[int, int] | None = None,
+    max_side: int | None = None,
+    budget: MemoryBudget | None = None,
+) -> np.ndarray:
+    """Bytes -> float32 (h, w, channels) in [0, 1], upright (EXIF orientation applied).
+
+    Args:
+        size: (h, w) to resize to (bilinear); None keeps the image's size.
+        max_side: without ``size``, a longer side above this is scaled down to it.
+        budget: the upload's MemoryBudget (a fresh one when None); the result and the
+            decoding are checked against it from the header, before any pixel is
+            decoded, and the result is counted in it.
+
+    Raises:
+        Unreadable: not an image, damaged or truncated; TooLarge: over a cap. The
+            message says which.
+    """
+    image = open_image(data)
+    budget = MemoryBudget("") if budget is None else budget
+    height, width = upright_size(image)
+    target = size or _fit((height, width), max_side)
+    stored = target[::-1] if _orientation(image, loaded=False) in (5, 6, 7, 8) else target
+    if image.format in ("JPEG", "MPO"):
+        image.draft(image.mode, (stored[1], stored[0]))  # decode at 1/2, 1/4 or 1/8
+    factor = max(1, min(image.size[0] // stored[1], image.size[1] // stored[0]))
+    result = target[0] * target[1] * channels * 4
+    working = len(data) + _working_bytes(image, factor, target, channels)
+    what = f"a {width} x {height} image read at {target[1]} x {target[0]} px"
+    budget.check(result, working, what)
     try:
         image.load()
-        image = _normalise(image, channels)
-        if size is not None and image.size != (size[1], size[0]):
-            image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-        array = np.asarray(image, dtype=np.float32) / np.float32(255)
+        method = ORIENTATIONS.get(_orientation(image))
+        small = _shrink(image, channels, factor)
+        if small is not image:
+            image.close()  # frees the full-size pixels before the float array exists
+        small = small.transpose(method) if method is not None else small
+        if small.size != (target[1], target[0]):
+            small = small.resize((target[1], target[0]), Image.Resampling.BILINEAR)
+        array = _to_float(small)
     except Exception as error:  # truncated files and broken codecs raise many types
         raise Unreadable(f"damaged or truncated image ({type(error).__name__})") from error
-    return array[..., None] if array.ndim == 2 else array
+    budget.keep(array.nbytes)
+    return array
 
 
-class PixelBudget:
-    """Counts the decoded pixels of one upload; ``add`` refuses the upload past the limit."""
-
-    def __init__(self, filename: str, limit: int | None = None):
-        self.filename = filename
-        self.limit = MAX_TOTAL_PIXELS if limit is None else limit
-        self.used = 0
-
-    def add(self, image: np.ndarray) -> None:
-        """Count ``image`` (h, w, ...). Raises InputError once the total is over the limit."""
-        self.used += int(image.shape[0]) * int(image.shape[1])
-        if self.used > self.limit:
-            raise InputError(
-                f"'{self.filename}' decodes to more than {self.limit:,} pixels; "
-                "upload fewer or smaller images."
-            )
+def _fit(size: tuple[int, int], max_side: int | None) -> tuple[int, int]:
+    if max_side is None or max(size) <= max_side:
+        return size
+    scale = max_side / max(size)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
-def _normalise(image: Image.Image, channels: int) -> Image.Image:
-    """Any PIL mode (1, L, P, RGBA, LA, CMYK, I;16, I, F) -> "L" or "RGB" (8 bit)."""
-    image = ImageOps.exif_transpose(image)
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        values = np.asarray(image, dtype=np.float64)
-        # 16-bit PNGs open as "I;16" or "I": scale by the 16-bit range unless the values
-        # fit in 8 bits already.
-        scale = 65535.0 if values.max(initial=0) > 255 else 255.0
-        image = Image.fromarray(np.clip(values / scale * 255.0, 0, 255).astype(np.uint8))
-    if image.mode in ("P", "PA"):
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA"):
+def _orientation(image: Image.Image, loaded: bool = True) -> int:
+    """The EXIF orientation (1 when none). A PNG's EXIF may follow its pixels, and Pillow
+    would decode them to find it, so before loading only what is already read counts."""
+    if not loaded and image.format == "PNG" and "exif" not in image.info:
+        return 1
+    try:
+        return int(image.getexif().get(0x0112, 1))
+    except Exception:  # a broken EXIF block: show the image as stored
+        return 1
+
+
+def _pixel_bytes(mode: str) -> int:
+    """Bytes Pillow holds per pixel of ``mode`` (RGB and most others are 4)."""
+    return 1 if mode in ("1", "L", "P") else 2 if mode.startswith("I;16") else 4
+
+
+def _working_bytes(image: Image.Image, factor: int, target: tuple[int, int], channels: int):
+    """Peak bytes of decoding ``image`` (size after ``draft``): its pixels and the
+    reduced 8-bit copy, then the final 8-bit image, its bytes and the float32 array."""
+    width, height = image.size
+    reduced = -(-width // factor) * -(-height // factor)
+    pixels = target[0] * target[1]
+    decoding = width * height * _pixel_bytes(image.mode) + 4 * reduced + 4 * pixels
+    return max(decoding, pixels * (4 + 5 * channels))
+
+
+def _shrink(image: Image.Image, channels: int, factor: int) -> Image.Image:
+    """The loaded image in 8 bit ("L" or "RGB"), reduced by ``factor`` (box average),
+    converted a band of rows at a time so no full-size converted copy is made."""
+    final = "L" if channels == 1 else "RGB"
+    if image.mode == final:
+        return image.reduce(factor) if factor > 1 else image
+    width, height = image.size
+    scale = _value_scale(image)
+    out = Image.new(final, (-(-width // factor), -(-height // factor)))
+    rows = max(factor, BAND_PIXELS // max(width, 1) // factor * factor)
+    for top in range(0, height, rows):
+        band = _to_8bit(image.crop((0, top, width, min(top + rows, height))), final, scale)
+        out.paste(band.reduce(factor) if factor > 1 else band, (0, top // factor))
+    return out
+
+
+def _value_scale(image: Image.Image) -> float:
+    """What 16- and 32-bit values are divided by: 16-bit PNGs open as "I;16" or "I", so
+    the 16-bit range unless the values fit in 8 bits already."""
+    if image.mode not in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return 255.0
+    try:
+        high = image.getextrema()[1]
+    except ValueError:  # modes getextrema does not take
+        high = np.asarray(image).max(initial=0)
+    return 65535.0 if high > 255 else 255.0
+
+
+def _to_8bit(band: Image.Image, final: str, scale: float) -> Image.Image:
+    """Any PIL mode (1, L, P, RGBA, LA, CMYK, I;16, I, F) -> ``final`` ("L" or "RGB")."""
+    if band.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        values = np.asarray(band, dtype=np.float64)
+        band = Image.fromarray(np.clip(values / scale * 255.0, 0, 255).astype(np.uint8))
+    if band.mode in ("P", "PA"):
+        band = band.convert("RGBA")
+    if band.mode in ("RGBA", "LA"):
         # Transparent pixels become white, as an image viewer shows them on a page.
-        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, image.convert("RGBA"))
-    return image.convert("L" if channels == 1 else "RGB")
+        background = Image.new("RGBA", band.size, (255, 255, 255, 255))
+        band = Image.alpha_composite(background, band.convert("RGBA"))
+    return band.convert(final)
+
+
+def _to_float(image: Image.Image) -> np.ndarray:
+    """An 8-bit "L"/"RGB" image as float32 (h, w, c) in [0, 1], closing the image first
+    so its pixels and the float array are not held at once."""
+    values = np.asarray(image)
+    image.close()
+    array = values.astype(np.float32)
+    del values
+    array /= np.float32(255)
+    return array[..., None] if array.ndim == 2 else array
 
 
 def _human_bytes(count: int) -> str:
@@ -175,7 +380,7 @@ def _size_pair(image_size) -> tuple[int, int] | None:
     return height, width
 
 
-# --------------------------------------------------------------------------- class folders
+# --------------------------------------------------------------------------- readers
 
 
 def read_upload(
@@ -185,7 +390,7 @@ def read_upload(
     channels: int = 3,
     min_classes: int = 0,
     max_members: int | None = None,
-    max_total_pixels: int | None = None,
+    max_decoded_bytes: int | None = None,
 ) -> datasets.ImageDataset:
     """Read an uploaded zip of class folders, or a single image, into an ImageDataset.
 
@@ -203,14 +408,14 @@ def read_upload(
         min_classes: raise unless the zip has at least this many classes (a classifier
             needs 2).
         max_members: more files than this in a zip is refused (default ``MAX_MEMBERS``).
-        max_total_pixels: more decoded pixels than this in all is refused (default
-            ``MAX_TOTAL_PIXELS``).
+        max_decoded_bytes: more bytes of float32 images than this in all is refused
+            (default ``MAX_DECODED_BYTES``).
 
     Returns:
         ImageDataset with images float32 (n, h, w, channels) in [0, 1].
 
     Raises:
-        InputError: not a zip or an image; too many members, bytes or pixels; no readable
+        InputError: not a zip or an image; over a limit of the policy; no readable
             image; fewer than ``min_classes`` classes.
     """
     if channels not in (1, 3):
@@ -218,13 +423,16 @@ def read_upload(
     size = _size_pair(image_size)
     if not data:
         raise InputError(f"'{filename}' is empty.")
+    budget = MemoryBudget(filename, max_decoded_bytes)
     if is_zip(data):
         archive, members = open_zip(filename, data, max_members)
-        return _read_class_folders(
-            filename, archive, members, size, channels, min_classes, max_total_pixels
-        )
+        return _read_class_folders(filename, archive, members, size, channels, min_classes, budget)
     try:
-        image = decode_image(data, channels, size)
+        image = decode_image(data, channels, size, budget=budget)
+    except TooLarge as error:
+        raise InputError(
+            f"'{filename}' is too large to read: {error}. Upload a smaller image."
+        ) from None
     except Unreadable as error:
         if filename.lower().endswith(".zip"):
             raise InputError(
@@ -247,23 +455,31 @@ def read_upload(
 
 
 def read_image(
-    filename: str, data: bytes, channels: int = 3, max_side: int | None = None
+    filename: str,
+    data: bytes,
+    channels: int = 3,
+    max_side: int | None = None,
+    size: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Read one uploaded image, for an uploader that takes a single image (not a zip).
+
+    A large image wanted small is decoded at reduced size, never at full size in float.
 
     Args:
         filename: the upload's name, for messages.
         data: the file's bytes.
         channels: 1 (grey) or 3 (RGB).
         max_side: when set, an image whose longer side is larger is scaled down to it
-            (aspect kept).
+            (aspect kept). Without it (and without ``size``) an image is read at its own
+            size, which ``MAX_DECODED_BYTES`` bounds.
+        size: when set, the image is resized to exactly (h, w) (bilinear).
 
     Returns:
         float32 (h, w, channels) in [0, 1].
 
     Raises:
-        InputError: empty, a zip archive, or not a readable image; the message speaks
-            of images.
+        InputError: empty, a zip archive, not a readable image, or over a limit of the
+            policy; the message speaks of images.
     """
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3, got {channels}")
@@ -272,19 +488,16 @@ def read_image(
     if is_zip(data) or filename.lower().endswith(".zip"):
         raise InputError(f"'{filename}' is a zip archive; this takes one image (PNG, JPEG, ...).")
     try:
-        image = decode_image(data, channels, None)
+        return decode_image(data, channels, _size_pair(size), max_side)
+    except TooLarge as error:
+        raise InputError(
+            f"'{filename}' is too large to read: {error}. Upload a smaller image."
+        ) from None
     except Unreadable as error:
         raise InputError(
-            f"'{filename}' is not a readable image ({error}); upload a PNG, JPEG, BMP, GIF, "
+            f"'{filename}' is not a readable image: {error}. Upload a PNG, JPEG, BMP, GIF, "
             "TIFF or WebP image."
         ) from None
-    if max_side is not None and max(image.shape[:2]) > max_side:
-        from mml7.images import resize
-
-        scale = max_side / max(image.shape[:2])
-        size = tuple(max(int(round(side * scale)), 1) for side in image.shape[:2])
-        image = resize(image, size, "box")
-    return image
 
 
 def _class_members(members: list[zipfile.ZipInfo]):
@@ -318,26 +531,41 @@ def _class_members(members: list[zipfile.ZipInfo]):
     return labelled, skipped
 
 
-def _read_class_folders(filename, archive, members, size, channels, min_classes, max_total_pixels):
-    labelled, skipped = _class_members(members)
-    budget = PixelBudget(filename, max_total_pixels)
-    images, class_of = [], []
-    for class_name, info in labelled:
+def read_images(archive, labelled, size, channels, budget, skipped) -> tuple[np.ndarray, list]:
+    """Decode the zip members of ``labelled`` ((tag, member) pairs), one at a time, into
+    one float32 array (n, h, w, channels) allocated once; a member that cannot be read
+    is added to ``skipped`` with its reason. ``size`` None takes the first image's size.
+
+    Returns:
+        (images, tags of the images read). Raises InputError when the images would not
+        fit in ``budget``.
+    """
+    images, tags = None, []
+    if size is not None:
+        budget.plan(len(labelled), (*size, channels))
+    for tag, info in labelled:
         try:
-            image = decode_image(archive.read(info), channels, size)
+            image = decode_image(read_member(archive, info), channels, size, budget=budget)
         except Unreadable as error:
             skipped.append((info.filename, str(error)))
             continue
         except Exception as error:  # CRC errors, unsupported compression, ...
             skipped.append((info.filename, f"cannot be unpacked ({type(error).__name__})"))
             continue
-        if size is None:
+        if images is None:
             size = image.shape[:2]
-        budget.add(image)
-        images.append(image)
-        class_of.append(class_name)
+            budget.plan(len(labelled), image.shape)
+            # Pages of the array are only backed by memory once written.
+            images = np.empty((len(labelled), *image.shape), np.float32)
+        images[len(tags)] = image
+        tags.append(tag)
+    return (images[: len(tags)] if images is not None else None), tags
 
-    if not images:
+
+def _read_class_folders(filename, archive, members, size, channels, min_classes, budget):
+    labelled, skipped = _class_members(members)
+    images, class_of = read_images(archive, labelled, size, channels, budget, skipped)
+    if not class_of:
         reasons = "; ".join(f"{name}: {why}" for name, why in skipped[:3])
         raise InputError(
             f"'{filename}' contains no readable image in a class folder"
@@ -352,10 +580,10 @@ def _read_class_folders(filename, archive, members, size, channels, min_classes,
         )
     index = {name: i for i, name in enumerate(class_names)}
     return datasets.ImageDataset(
-        np.stack(images).astype(np.float32),
+        images,
         np.array([index[name] for name in class_of], dtype=np.int64),
         class_names,
         Path(filename).stem,
-        f"upload: {filename} ({len(images)} images)",
+        f"upload: {filename} ({len(class_of)} images)",
         skipped,
     )

@@ -1,13 +1,12 @@
 """A person's own data for segmentation: a zip of images with class-index masks, a
 train/test split of it, and one uploaded image made ready for a shipped model.
 
-The zip is read under ``mml7.uploads``' policy (member count, declared size, per-image
-and total pixel caps, safe member paths), like every upload.
+The zip is read under ``mml7.uploads``' policy (member count, declared sizes, pixel
+caps from the headers, a memory budget, safe member paths), like every upload.
 """
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,9 @@ def read_segmentation_upload(
 
     ``images/cat1.jpg`` pairs with ``masks/cat1.png``; one wrapping folder is accepted.
     Masks are class-index PNGs (grey or palette; value = class, 0 = background). With
-    ``image_size`` set, images are resized bilinearly and masks by nearest neighbour.
+    ``image_size`` set, images are resized bilinearly and masks by nearest neighbour,
+    each decoded at reduced size; None keeps the first image's size. Members are
+    unpacked one at a time and every size is checked from the headers first.
 
     Returns:
         SegmentationDataset: images float32 (n, s, s, channels) in [0, 1], masks uint8
@@ -37,39 +38,75 @@ def read_segmentation_upload(
     Raises:
         InputError: not a zip; over a limit of ``mml7.uploads``; no images/ or masks/
             folder; stems that do not pair up; an image and its mask of different sizes;
-            a colour mask; more than 32 classes; an unreadable image.
+            a colour mask; more than 32 classes; an unreadable image or mask.
     """
     if not payload:
-        raise InputError(f"'{filename}' is empty.")
+        raise InputError(f"'{filename}' is empty; upload a .zip with images/ and masks/.")
     if not uploads.is_zip(payload):
         raise InputError(f"'{filename}' is not a zip; upload a .zip with images/ and masks/.")
     archive, members = uploads.open_zip(filename, payload)
-    pairs = _pairs(filename, [info.filename for info in members])
-    budget = uploads.PixelBudget(filename)
-    images, masks = [], []
+    infos = {info.filename: info for info in members}
+    pairs = _pairs(filename, list(infos))
+    budget = uploads.MemoryBudget(filename)
     size = None if image_size is None else (image_size, image_size)
-    for image_name, mask_name in pairs:
+    images = masks = None
+    for k, (image_name, mask_name) in enumerate(pairs):
+        image_raw = _unpack(archive, infos[image_name], f"image '{image_name}'")
+        mask_raw = _unpack(archive, infos[mask_name], f"mask '{mask_name}'")
+        shape = _checked_shapes(image_raw, image_name, mask_raw, mask_name)
         try:
-            image = uploads.decode_image(archive.read(image_name), channels)
+            image = uploads.decode_image(image_raw, channels, size, budget=budget)
         except uploads.Unreadable as error:
             raise InputError(f"image '{image_name}': {error}.") from None
-        budget.add(image)
-        mask = _class_mask(archive.read(mask_name), mask_name, image.shape[:2], image_name)
-        if size is None:
+        if images is None:
             size = image.shape[:2]
-        images.append(resize(image, size, "bilinear"))
-        masks.append(resize(mask.astype(np.uint8), size, "nearest"))
-    masks_array = np.stack(masks).astype(np.uint8)
-    num_classes = int(masks_array.max()) + 1
+            # Pages of the arrays are only backed by memory once written.
+            budget.plan(len(pairs), (*size, 4 * channels + 1), itemsize=1)
+            images = np.empty((len(pairs), *size, channels), np.float32)
+            masks = np.empty((len(pairs), *size), np.uint8)
+        images[k] = image
+        masks[k] = _class_mask(mask_raw, mask_name, shape, size, budget)
+    num_classes = int(masks.max()) + 1
     if num_classes < 2:
         raise InputError(f"'{filename}': every mask is all background (0); nothing to learn.")
     return data.SegmentationDataset(
-        np.stack(images).astype(np.float32),
-        masks_array,
+        images,
+        masks,
         ["background", *(f"class {k}" for k in range(1, num_classes))],
         Path(filename).stem,
         f"upload: {filename} ({len(images)} images)",
     )
+
+
+def _unpack(archive, info, what: str) -> bytes:
+    """A member's bytes under the policy's per-file cap; InputError naming ``what``."""
+    try:
+        return uploads.read_member(archive, info)
+    except uploads.TooLarge as error:
+        raise InputError(f"{what}: {error}.") from None
+    except Exception as error:  # CRC errors, unsupported compression, ...
+        raise InputError(f"{what} cannot be unpacked ({type(error).__name__}).") from None
+
+
+def _checked_shapes(image_raw: bytes, image_name: str, mask_raw: bytes, mask_name: str):
+    """The image's upright (h, w), from the headers of the image and its mask, once both
+    are images within the pixel cap and of the same size; nothing is decoded yet."""
+    try:
+        shape = uploads.upright_size(uploads.open_image(image_raw))
+    except uploads.Unreadable as error:
+        raise InputError(f"image '{image_name}': {error}.") from None
+    try:
+        width, height = uploads.open_image(mask_raw).size
+    except uploads.TooLarge as error:
+        raise InputError(f"mask '{mask_name}': {error}.") from None
+    except uploads.Unreadable:
+        raise InputError(f"mask '{mask_name}' is not an image Pillow can read.") from None
+    if (height, width) != tuple(shape):
+        raise InputError(
+            f"'{image_name}' is {shape[1]} x {shape[0]} px but its mask is "
+            f"{width} x {height} px; they must be the same size."
+        )
+    return shape
 
 
 def _pairs(filename: str, names: list[str]) -> list[tuple[str, str]]:
@@ -101,43 +138,64 @@ def _pairs(filename: str, names: list[str]) -> list[tuple[str, str]]:
     return [(found["images"][stem], found["masks"][stem]) for stem in sorted(found["images"])]
 
 
-def _class_mask(raw: bytes, member: str, image_size: tuple[int, int], image_name: str):
-    """The mask PNG as int64 (h, w) class indices. InputError when it is not an image, is
-    not the image's size (checked before decoding, so the image's pixel cap holds for it
-    too), is a colour image, or has a class value of ``MAX_UPLOAD_CLASSES`` or more."""
+def _class_mask(raw: bytes, member: str, shape, size, budget) -> np.ndarray:
+    """The mask PNG (``shape`` (h, w), checked by ``_checked_shapes``) as uint8 class
+    indices resized to ``size`` by nearest neighbour, done on 8-bit Pillow images so a
+    large mask is never a large integer array. InputError when it is damaged, a colour
+    image, or has a class value outside 0..``MAX_UPLOAD_CLASSES`` - 1."""
+    image = uploads.open_image(raw)
+    pixels = shape[0] * shape[1]
     try:
-        image = Image.open(io.BytesIO(raw))
-        width, height = image.size
-    except Exception:
-        raise InputError(f"mask '{member}' is not an image Pillow can read.") from None
-    if (height, width) != tuple(image_size):
-        raise InputError(
-            f"'{image_name}' is {image_size[1]} x {image_size[0]} px but its mask is "
-            f"{width} x {height} px; they must be the same size."
-        )
-    try:
+        budget.check(size[0] * size[1], len(raw) + 6 * pixels, f"mask '{member}'")
         image.load()
+    except uploads.TooLarge as error:
+        raise InputError(f"mask '{member}': {error}.") from None
     except Exception:
         raise InputError(f"mask '{member}' is damaged or truncated.") from None
-    if image.mode in ("L", "P", "I", "I;16", "1"):
-        mask = np.asarray(image).astype(np.int64)
-    elif image.mode in ("RGB", "RGBA") and _is_grey(values := np.asarray(image.convert("RGB"))):
-        mask = values[..., 0].astype(np.int64)
+    if image.mode in ("L", "P", "1", "I", "I;16", "I;16L", "I;16B"):
+        low, high = _extrema(image)
+        if image.mode == "1":
+            image, high = image.convert("L").point(lambda v: 1 if v else 0), min(high, 1)
+        elif image.mode != "L" and 0 <= low and high < MAX_UPLOAD_CLASSES:
+            image = image.getchannel(0) if image.mode == "P" else image.convert("L")
+    elif image.mode in ("RGB", "RGBA") and _is_grey(image):
+        image = image.getchannel("R")
+        low, high = image.getextrema()
     else:
         raise InputError(
             f"mask '{member}' is a colour image ({image.mode}); masks must be class-index "
             "PNGs (one grey or palette value per pixel: 0 = background, 1, 2, ...)."
         )
-    if mask.max() >= MAX_UPLOAD_CLASSES:
+    if low < 0 or high >= MAX_UPLOAD_CLASSES:
         raise InputError(
-            f"mask '{member}' has class value {mask.max()}; class values must be "
-            f"0..{MAX_UPLOAD_CLASSES - 1} (0 = background)."
+            f"mask '{member}' has class value {high if high > 0 else low}; class values "
+            f"must be 0..{MAX_UPLOAD_CLASSES - 1} (0 = background)."
         )
-    return mask
+    if image.size != (size[1], size[0]):
+        image = image.resize((size[1], size[0]), Image.Resampling.NEAREST)
+    budget.keep(size[0] * size[1])
+    return np.asarray(image, dtype=np.uint8)
 
 
-def _is_grey(rgb: np.ndarray) -> bool:
-    return bool((rgb == rgb[..., :1]).all())
+def _extrema(image: Image.Image) -> tuple[int, int]:
+    try:
+        low, high = image.getextrema()
+    except ValueError:  # modes getextrema does not take (I;16B)
+        values = np.asarray(image)
+        low, high = values.min(initial=0), values.max(initial=0)
+    return int(low), int(high)
+
+
+def _is_grey(image: Image.Image) -> bool:
+    """Whether an RGB(A) image has R == G == B everywhere, checked a band of rows at a
+    time so a large mask is not copied whole."""
+    width, height = image.size
+    rows = max(1, uploads.BAND_PIXELS // max(width, 1))
+    for top in range(0, height, rows):
+        rgb = np.asarray(image.crop((0, top, width, min(top + rows, height))).convert("RGB"))
+        if not (rgb == rgb[..., :1]).all():
+            return False
+    return True
 
 
 def split(scenes: data.SegmentationDataset, test_fraction: float = 0.2, seed: int = 0):

@@ -15,6 +15,7 @@ import numpy as np
 
 from mml7 import data
 from mml7.errors import InputError, check_choice
+from mml7.uploads import read_image
 
 
 def thumbnail(image: np.ndarray, size: int = 84) -> np.ndarray:
@@ -48,39 +49,35 @@ def load_gallery(name: str) -> data.ImageDataset:
 
 
 def read_gallery_upload(filename: str, payload: bytes) -> data.ImageDataset:
-    """An uploaded zip of class folders as a gallery (colour, 48x48).
+    """An uploaded zip of class folders as a gallery (colour, 48x48), read under the
+    upload policy of ``mml7.uploads`` (each image decoded at reduced size).
 
     Raises:
-        InputError: unreadable upload, or fewer than 2 images.
+        InputError: unreadable upload, over a limit of the policy, or fewer than 2 images.
     """
     gallery = data.read_upload(filename, payload, image_size=UPLOAD_IMAGE_SIZE, channels=3)
     if len(gallery) < 2:
         raise InputError(
-            f"'{filename}' gives {len(gallery)} image; a gallery needs at least 2 "
-            "(upload a .zip of class folders)"
+            f"'{filename}' gives {len(gallery)} image; a gallery needs at least 2: upload "
+            "a .zip of class folders (cats/1.png, dogs/2.jpg, ...)"
         )
     return gallery
 
 
 def prepare_query(filename: str, payload: bytes, gallery_images: np.ndarray) -> np.ndarray:
     """An uploaded image as a query, preprocessed like the gallery: resized to the gallery's
-    (h, w) and converted to its channels (grey or RGB).
+    (h, w) (decoded at reduced size when large) and converted to its channels.
 
     Returns:
         float32 (1, h, w, c) in [0, 1].
 
     Raises:
-        InputError: not a readable image, or a zip of more than one image.
+        InputError: not a readable image (a zip included), or over a limit of the policy.
     """
     height, width, channels = np.asarray(gallery_images).shape[1:]
     if channels not in (1, 3):
         raise InputError(f"galleries of {channels}-channel images cannot take an uploaded query")
-    query = data.read_upload(filename, payload, image_size=(height, width), channels=channels)
-    if len(query) != 1:
-        raise InputError(
-            f"'{filename}' holds {len(query)} images; upload one image (PNG or JPEG) as the query"
-        )
-    return query.images
+    return read_image(filename, payload, channels, size=(height, width))[None]
 
 
 def page_count(num_items: int, per_page: int) -> int:

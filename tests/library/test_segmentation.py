@@ -1,6 +1,7 @@
 """Segmenters of every unpooling mode, the metrics on hand-made masks, the upload reader."""
 
 import json
+import zipfile
 
 import h5py
 import numpy as np
@@ -165,6 +166,39 @@ def test_upload_reader_refuses_an_image_over_the_pixel_cap_before_decoding():
     payload = zip_bytes({"images/a.png": huge, "masks/a.png": png_bytes(np.ones((8, 8), np.uint8))})
     with pytest.raises(InputError, match=r"images/a.png': image is 8000 x 6000 pixels; at most"):
         seg.read_segmentation_upload("huge.zip", payload)
+
+
+def test_upload_reader_never_unpacks_a_mask_over_the_per_file_cap(monkeypatch):
+    # The real cap is 50 MiB; a 1 MiB cap keeps the test's own memory small.
+    monkeypatch.setattr("mml7.uploads.MAX_MEMBER_BYTES", 2**20)
+    opened, real_open = [], zipfile.ZipFile.open
+
+    def spy(self, name, *args, **kwargs):
+        opened.append(getattr(name, "filename", name))
+        return real_open(self, name, *args, **kwargs)
+
+    image = png_bytes(np.zeros((8, 8, 3), np.uint8))
+    payload = zip_bytes({"images/a.png": image, "masks/a.png": bytes(2**21)})
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
+    with pytest.raises(InputError, match=r"mask 'masks/a.png': file too large: it unpacks to 2.0"):
+        seg.read_segmentation_upload("bomb.zip", payload)
+    assert opened == ["images/a.png"]
+
+
+def test_upload_reader_reads_a_large_pair_at_the_wanted_size():
+    mask = np.zeros((800, 1000), np.uint8)
+    mask[:400, :500] = 3  # the top-left quarter is class 3
+    image = np.zeros((800, 1000, 3), np.uint8)
+    image[..., 0] = 255
+    payload = zip_bytes(
+        {"images/a.jpg": png_bytes(image, fmt="JPEG"), "masks/a.png": png_bytes(mask)}
+    )
+    upload = seg.read_segmentation_upload("big.zip", payload, image_size=8)
+    assert upload.images.shape == (1, 8, 8, 3) and upload.masks.shape == (1, 8, 8)
+    np.testing.assert_allclose(upload.images[0, ..., 0], 1.0, atol=0.02)
+    expected = np.zeros((8, 8), np.uint8)
+    expected[:4, :4] = 3
+    np.testing.assert_array_equal(upload.masks[0], expected)
 
 
 def test_missing_weights_say_how_to_train(tmp_path):

@@ -133,10 +133,15 @@ def test_too_many_members():
         read_upload("many.zip", archive, max_members=20)
 
 
-def test_too_many_pixels():
+def test_too_many_decoded_bytes_refused_before_decoding(monkeypatch):
     archive = zip_bytes({f"a/{i}.png": png_bytes(grey(50, 50)) for i in range(5)})
-    with pytest.raises(InputError, match="more than 1,000 pixels"):
-        read_upload("big.zip", archive, image_size=None, max_total_pixels=1000)
+    # Each image is 50 x 50 x 3 float32 = 30,000 bytes; five do not fit in 100,000.
+    with pytest.raises(InputError, match=r"has 5 images; read at 50 x 50 px.*upload at most 3"):
+        read_upload("big.zip", archive, image_size=None, max_decoded_bytes=100_000)
+    # With the size known, the zip is refused from its directory, before any decoding.
+    monkeypatch.setattr(Image.Image, "load", lambda self: pytest.fail("decoded"))
+    with pytest.raises(InputError, match=r"read at 50 x 40 px.*at most 97.7 KiB"):
+        read_upload("big.zip", archive, image_size=(40, 50), max_decoded_bytes=100_000)
 
 
 def test_bad_arguments(rgb_png):

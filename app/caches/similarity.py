@@ -70,10 +70,9 @@ def query_image(upload: Upload, height: int, width: int, channels: int):
     Raises:
         InputError: not a readable image (or a zip); the message speaks of images.
     """
-    from mml7 import images, uploads
+    from mml7 import uploads
 
-    image = uploads.read_image(upload.name, upload.data, channels)
-    return images.resize(image, (height, width), "bilinear")[None]
+    return uploads.read_image(upload.name, upload.data, channels, size=(height, width))[None]
 
 
 @cached_data(max_entries=8, show_spinner="Measuring approximate search against exact...")

@@ -81,7 +81,8 @@ def use_similar(page) -> None:
     """Click a gallery image (row 0, column 5 of the first page's grid, image #5): it
     becomes the query and its neighbours are shown."""
     grid = page.locator(".st-key-gallery_grid_1")
-    grid.wait_for(timeout=60_000)
+    grid.wait_for(timeout=300_000)
+    grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     index_width, header_height, row_height, columns = 60, 35, 84, 8
     column_width = (box["width"] - index_width) / columns

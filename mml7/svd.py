@@ -100,6 +100,37 @@ def low_rank_approximation(image, k: int, method: str = "auto", seed: int = 0) -
     return np.moveaxis(np.stack(approximations), 0, -1).reshape(shape).astype(np.float32)
 
 
+def decompose(image, k: int, method: str = "auto", seed: int = 0) -> list[tuple]:
+    """The k leading singular triplets of each channel, float32: [(U (h, k), s (k,),
+    Vt (k, w)), ...]. Any rank up to k is then ``reconstruct``ed with one product per
+    channel, so a slider over k needs one decomposition, not one per position.
+
+    Args:
+        image: float array (h, w) or (h, w, c).
+        k: the largest rank wanted, 1 <= k <= min(h, w).
+        method: "auto", "full" or "randomized" (see ``top_factors``).
+    """
+    channels = _channels(image)
+    k = _check_k(k, *channels.shape[1:])
+    return [
+        tuple(np.asarray(part, np.float32) for part in top_factors(channel, k, method, seed))
+        for channel in channels
+    ]
+
+
+def reconstruct(factors: list[tuple], k: int, shape: tuple) -> np.ndarray:
+    """The rank-k approximation (float32, ``shape`` = the image's shape) from the
+    ``decompose`` factors; k at most the rank they were computed for."""
+    rank = factors[0][1].shape[0]
+    if not 1 <= k <= rank:
+        raise InputError(f"k must be from 1 to {rank} for these factors, got {k!r}")
+    height, width = shape[:2]
+    out = np.empty((height, width, len(factors)), np.float32)
+    for index, (u, s, vt) in enumerate(factors):
+        np.matmul(u[:, :k] * s[:k], vt[:k], out=out[..., index])
+    return out.reshape(shape)
+
+
 def low_rank_approximations(image, ks, method: str = "auto", seed: int = 0) -> dict:
     """Rank-k approximations for several k from one decomposition per channel.
 
@@ -111,16 +142,13 @@ def low_rank_approximations(image, ks, method: str = "auto", seed: int = 0) -> d
         {k: float32 array shaped like ``image``} for each distinct k.
     """
     shape = np.shape(image)
-    channels = _channels(image)
-    ks = sorted({_check_k(k, *channels.shape[1:]) for k in ks})
+    if len(shape) not in (2, 3) or min(shape[:2]) < 1:
+        raise InputError(f"expected an image shaped (h, w) or (h, w, c), got {shape}")
+    ks = sorted({_check_k(k, *shape[:2]) for k in ks})
     if not ks:
         raise InputError("give at least one rank k")
-    factors = [top_factors(channel, ks[-1], method, seed) for channel in channels]
-    results = {}
-    for k in ks:
-        layers = [(u[:, :k] * s[:k]) @ vt[:k] for u, s, vt in factors]
-        results[k] = np.moveaxis(np.stack(layers), 0, -1).reshape(shape).astype(np.float32)
-    return results
+    factors = decompose(image, ks[-1], method, seed)
+    return {k: reconstruct(factors, k, shape) for k in ks}
 
 
 def relative_error(image, approximation) -> float:

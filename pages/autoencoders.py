@@ -46,18 +46,20 @@ def svd_tab():
     (height, width), side = image.shape[:2], min(image.shape[:2])
     k = left.slider("k (rank)", 1, side, min(20, side), key="svd_k")
     ks = [g for g in (1, 2, 10, 50) if g <= side]
-    series = cached.svd_low_rank(photo, upload, grey, tuple(sorted({*ks, k})))
+    approximation = cached.svd_rank(photo, upload, grey, k)
     storage = svd.storage_ratio(height, width, k)
     with right:
-        view.svd_lesson(image, series[k], k, storage)
-    left.metric("relative error ||X - X_k|| / ||X||", f"{svd.relative_error(image, series[k]):.4f}")
+        view.svd_lesson(image, approximation, k, storage)
+    left.metric(
+        "relative error ||X - X_k|| / ||X||", f"{svd.relative_error(image, approximation):.4f}"
+    )
     left.metric("storage k(h+w+1) / (hw)", f"{storage:.2%}")
     method = svd.choose_method(height, width, k)
     left.caption(f"{height} x {width} pixels (at most {svd.MAX_SIDE}); {method} SVD.")
-    right.image(np.clip(series[k], 0, 1), caption=f"rank {k}", width="stretch")
+    right.image(np.clip(approximation, 0, 1), caption=f"rank {k}", width="stretch")
     with left:
-        downloads.png_button(f"Rank-{k} image (PNG)", series[k], f"rank_{k}", "svd_png")
-    grid = np.stack([series[g] for g in ks])
+        downloads.png_button(f"Rank-{k} image (PNG)", approximation, f"rank_{k}", "svd_png")
+    grid = cached.svd_thumbnails(photo, upload, grey, tuple(ks), max_side=400)
     st.plotly_chart(figures.image_rows({"rank k": grid}, [f"k = {g}" for g in ks]))
     st.plotly_chart(figures.spectrum_figure(*cached.svd_spectrum(photo, upload, grey), k))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from app.cache import Upload, cached_data, shared_resource
@@ -112,17 +113,21 @@ def denoised(noise: str, amount: float, trained_at: float, count: int):
     return clean, noisy, autoencoder("denoising", 64, trained_at).reconstruct(noisy)
 
 
-@cached_data(max_entries=4, show_spinner=False)
+@shared_resource(max_entries=4, show_spinner="Reading the image...")
 def svd_image(photo: str, upload: Upload | None, grey: bool):
     """A bundled photo by name, or the uploaded image, as float32 (h, w, c), at most
-    ``svd.MAX_SIDE`` pixels on its longer side."""
+    ``svd.MAX_SIDE`` pixels on its longer side; read-only and shared (up to 48 MB for a
+    colour photo, so it is not copied on every rerun as cached data would be)."""
     from mml7 import svd, uploads
 
     if upload is not None:
         channels = 1 if grey else 3
-        return uploads.read_image(upload.name, upload.data, channels, max_side=svd.MAX_SIDE)
-    image = sample_photos()[photo]
-    return svd.fit_within(image.mean(axis=-1, keepdims=True) if grey else image)
+        image = uploads.read_image(upload.name, upload.data, channels, max_side=svd.MAX_SIDE)
+    else:
+        image = sample_photos()[photo]
+        image = svd.fit_within(image.mean(axis=-1, keepdims=True) if grey else image)
+    image.setflags(write=False)
+    return image
 
 
 @cached_data(max_entries=4, show_spinner="Computing the singular values...")
@@ -135,9 +140,37 @@ def svd_spectrum(photo: str, upload: Upload | None, grey: bool):
     return values, svd.cumulative_energy(values, image=image)
 
 
-@cached_data(max_entries=24, show_spinner=False)
-def svd_low_rank(photo: str, upload: Upload | None, grey: bool, ks: tuple) -> dict:
-    """{k: rank-k approximation} for each k in ``ks``, from one SVD per channel."""
+# Ranks up to this come from one randomised decomposition; a larger k on the slider takes
+# the full one (at most two decompositions per image).
+SVD_SMALL_RANK = 50
+
+
+@shared_resource(max_entries=4, show_spinner="Decomposing the image...")
+def svd_factors(photo: str, upload: Upload | None, grey: bool, rank: int) -> list:
+    """``svd.decompose`` of the image up to ``rank``: a few MB per channel, shared and
+    never mutated; every rank-k image is one product away (``svd_rank``)."""
     from mml7 import svd
 
-    return svd.low_rank_approximations(svd_image(photo, upload, grey), ks)
+    return svd.decompose(svd_image(photo, upload, grey), rank)
+
+
+def svd_rank(photo: str, upload: Upload | None, grey: bool, k: int):
+    """The rank-k approximation (float32, shaped like the image), from cached factors."""
+    from mml7 import svd
+
+    image = svd_image(photo, upload, grey)
+    rank = SVD_SMALL_RANK if k <= SVD_SMALL_RANK else min(image.shape[:2])
+    rank = min(rank, min(image.shape[:2]))
+    return svd.reconstruct(svd_factors(photo, upload, grey, rank), k, image.shape)
+
+
+@cached_data(max_entries=8, show_spinner=False)
+def svd_thumbnails(photo: str, upload: Upload | None, grey: bool, ks: tuple, max_side: int):
+    """float32 (len(ks), h', w', c): the rank-k images for the lecture's grid, each shrunk
+    to at most ``max_side`` px as soon as it is made (one full-size image at a time)."""
+    from mml7 import images
+
+    image = svd_image(photo, upload, grey)
+    scale = min(1.0, max_side / max(image.shape[:2]))
+    size = tuple(max(1, round(side * scale)) for side in image.shape[:2])
+    return np.stack([images.resize(svd_rank(photo, upload, grey, k), size, "box") for k in ks])

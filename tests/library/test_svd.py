@@ -128,3 +128,18 @@ def test_energy_kept_is_the_cumulative_energy_at_k():
     for k in (1, 5, 20):
         kept = svd.energy_kept(image, svd.low_rank_approximation(image, k))
         assert kept == pytest.approx(energy[k - 1], abs=1e-5)
+
+
+def test_decompose_once_reconstruct_any_rank():
+    rng = np.random.default_rng(3)
+    image = rng.random((40, 30, 3)).astype(np.float32)
+    factors = svd.decompose(image, 12)
+    assert [u.shape for u, _, _ in factors] == [(40, 12)] * 3
+    for k in (1, 5, 12):
+        np.testing.assert_allclose(
+            svd.reconstruct(factors, k, image.shape),
+            svd.low_rank_approximation(image, k),
+            atol=1e-4,
+        )
+    with pytest.raises(InputError, match="k must be from 1 to 12"):
+        svd.reconstruct(factors, 13, image.shape)

@@ -43,7 +43,8 @@ status = {rep: similarity.representation_status(rep) for rep in similarity.REPRE
 slow_ok = representation_column.toggle(
     "Include ImageNet features (slow)",
     key="imagenet",
-    help="MobileNet (alpha 0.25) at 96 px: about 20 s per 10,000 images on 2 free cores.",
+    help="MobileNet (alpha 0.25) features at 96 px: many seconds per 10,000 images on a "
+    "CPU (bench/similarity.py times it); a bar shows the progress.",
 )
 usable = [
     rep

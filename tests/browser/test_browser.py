@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.served_app import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
+    choose,
     exception_texts,
+    open_tab,
     router_pages,
     serve,
+    visit,
     wait_until_idle,
 )
 
@@ -36,32 +37,10 @@ def page_url(base: str, url_path: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
 def app_url():
     SHOTS.mkdir(parents=True, exist_ok=True)
     with serve(log_path=SHOTS.parent / "server.log") as (base, _process):
         yield base
-
-
-def open_page(browser, url: str):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(url, wait_until="domcontentloaded", timeout=120_000)
-    page.wait_for_selector('[data-testid="stApp"]', timeout=120_000)
-    wait_until_idle(page)
-    return page
 
 
 def use_home(page) -> None:
@@ -129,7 +108,7 @@ PAGE_ACTIONS = {
 
 @pytest.mark.parametrize(("url_path", "script"), PAGES, ids=[url for url, _ in PAGES])
 def test_page_in_browser(browser, app_url, url_path, script):
-    page = open_page(browser, page_url(app_url, url_path))
+    page = visit(browser, page_url(app_url, url_path))
     try:
         assert exception_texts(page) == []
         action = PAGE_ACTIONS.get(url_path)
@@ -147,7 +126,7 @@ def test_page_in_browser(browser, app_url, url_path, script):
 
 
 def test_sidebar_lists_every_page(browser, app_url):
-    page = open_page(browser, app_url)
+    page = visit(browser, app_url)
     try:
         links = page.locator('[data-testid="stSidebarNavLink"]')
         # Streamlit shows no navigation for a single page.
@@ -210,18 +189,6 @@ CORRUPT_IMAGE = {
 CORRUPT_ZIP = {"name": "broken.zip", "mimeType": "application/zip", "buffer": b"PK\x03\x04 broken"}
 
 
-def choose(page, key: str, option: str) -> None:
-    """Pick ``option`` in the select box with widget key ``key`` (a React Aria combo box)."""
-    page.locator(f".st-key-{key} button[aria-haspopup='listbox']").click()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_until_idle(page)
-
-
-def open_tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name).click()
-    wait_until_idle(page)
-
-
 # test id -> (url_path, steps that bring the upload widget up, that widget's key, the file):
 # every file uploader of every page.
 UPLOADS = {
@@ -257,7 +224,7 @@ UPLOADS = {
 def test_corrupt_upload_gets_a_message(browser, app_url, upload):
     """A corrupt file uploaded where the page takes files: a readable error, no traceback."""
     url_path, reveal, key, corrupt = UPLOADS[upload]
-    page = open_page(browser, page_url(app_url, url_path))
+    page = visit(browser, page_url(app_url, url_path))
     try:
         reveal(page)
         page.locator(f".st-key-{key} input[type='file']").set_input_files(corrupt)

@@ -6,36 +6,14 @@ user's folder names must reach the page as text, never as HTML.
 
 from __future__ import annotations
 
-import os
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.helpers import hostile
-from tests.helpers.served_app import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    exception_texts,
-    serve,
-    wait_until_idle,
-)
+from tests.helpers.served_app import exception_texts, serve, visit, wait_until_idle
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_five_sessions_upload_hostile_files_at_once(browser):
@@ -73,12 +51,9 @@ def test_html_in_folder_names_stays_text(browser, url_path, reveal, key, shows_c
     never turned into an element, never run."""
     dialogs = []
     with serve() as (base, _process):
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = visit(browser, f"{base}/{url_path}")
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         try:
-            page.goto(f"{base}/{url_path}", wait_until="domcontentloaded", timeout=120_000)
-            page.wait_for_selector('[data-testid="stApp"]', timeout=120_000)
-            wait_until_idle(page)
             hostile.choose(page, *reveal)
             payload = hostile.file("names.zip", hostile.html_named_classes_zip(), "application/zip")
             upload_and_wait(page, key, payload)
@@ -90,5 +65,48 @@ def test_html_in_folder_names_stays_text(browser, url_path, reveal, key, shows_c
             # Where the page shows class names (the neighbours' captions), this one reads
             # as the characters it is made of.
             assert (hostile.XSS_NAME in text) == shows_class_names
+        finally:
+            page.close()
+
+
+def segmentation_zip_with_html_stem(page) -> None:
+    """Retrain on an upload whose image has an HTML name and no mask: the error lists it."""
+    hostile.open_tab(page, "Train and compare")
+    page.get_by_text("Retrain here", exact=False).first.click()
+    wait_until_idle(page)
+    page.locator(".st-key-seg_dataset").get_by_text("upload", exact=True).click()
+    wait_until_idle(page)
+    payload = hostile.file(
+        "scenes.zip", hostile.images_without_masks_zip(hostile.XSS_NAME), "application/zip"
+    )
+    upload_and_wait(page, "seg_zip", payload)
+    page.locator(".st-key-seg_train button").click()
+    wait_until_idle(page, timeout=600)
+
+
+def svd_image_with_html_name(page) -> None:
+    """An unreadable image whose file name is HTML: the error names it."""
+    hostile.choose(page, "svd_photo", "upload an image")
+    upload_and_wait(page, "svd_upload", hostile.file(f"{hostile.XSS_NAME}.png", b"no", "image/png"))
+
+
+@pytest.mark.parametrize(
+    ("url_path", "steps"),
+    [("segmentation", segmentation_zip_with_html_stem), ("autoencoders", svd_image_with_html_name)],
+    ids=["segmentation", "autoencoders"],
+)
+def test_html_in_file_names_stays_text_in_messages(browser, url_path, steps):
+    dialogs = []
+    with serve() as (base, _process):
+        page = visit(browser, f"{base}/{url_path}")
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        try:
+            steps(page)
+            errors = page.locator('[data-testid="stAlertContentError"]')
+            texts = [errors.nth(i).inner_text() for i in range(errors.count())]
+            assert any(hostile.XSS_NAME in text for text in texts), texts
+            assert page.locator('img[src="x"]').count() == 0
+            assert dialogs == []
+            assert exception_texts(page) == []
         finally:
             page.close()

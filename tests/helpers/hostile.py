@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from tests.helpers import fake_png_header, png_bytes
-from tests.helpers.served_app import exception_texts, wait_until_idle
+from tests.helpers.served_app import choose, exception_texts, open_tab, wait_until_idle
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 
@@ -69,20 +69,19 @@ def html_named_classes_zip() -> bytes:
     return buffer.getvalue()
 
 
+def images_without_masks_zip(stem: str) -> bytes:
+    """A segmentation zip (images/ and masks/) in which image ``stem`` has no mask."""
+    image = png_bytes(np.zeros((8, 8, 3), np.uint8))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"images/{stem}.png", image)
+        archive.writestr("images/b.png", image)
+        archive.writestr("masks/b.png", png_bytes(np.zeros((8, 8), np.uint8)))
+    return buffer.getvalue()
+
+
 def file(name: str, payload: bytes, mime: str) -> dict:
     return {"name": name, "mimeType": mime, "buffer": payload}
-
-
-def choose(page, key: str, option: str) -> None:
-    """Pick ``option`` in the select box with widget key ``key`` (a React Aria combo box)."""
-    page.locator(f".st-key-{key} button[aria-haspopup='listbox']").click()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_until_idle(page)
-
-
-def open_tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name).click()
-    wait_until_idle(page)
 
 
 def hostile_uploads() -> dict:

@@ -134,3 +134,24 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError("VmRSS not reported")
+
+
+def choose(page, key: str, option: str) -> None:
+    """Pick ``option`` in the select box with widget key ``key`` (a React Aria combo box)."""
+    page.locator(f".st-key-{key} button[aria-haspopup='listbox']").click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_until_idle(page)
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+    wait_until_idle(page)
+
+
+def visit(browser, url: str, timeout: float = 300):
+    """A new page at ``url`` once Streamlit has finished running it."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url, wait_until="domcontentloaded", timeout=120_000)
+    page.wait_for_selector('[data-testid="stApp"]', timeout=120_000)
+    wait_until_idle(page, timeout=timeout)
+    return page

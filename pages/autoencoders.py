@@ -54,7 +54,7 @@ def svd_tab():
         "relative error ||X - X_k|| / ||X||", f"{svd.relative_error(image, approximation):.4f}"
     )
     left.metric("storage k(h+w+1) / (hw)", f"{storage:.2%}")
-    method = svd.choose_method(height, width, k)
+    method = svd.choose_method(height, width, cached.decomposition_rank(image.shape, k))
     left.caption(f"{height} x {width} pixels (at most {svd.MAX_SIDE}); {method} SVD.")
     right.image(np.clip(approximation, 0, 1), caption=f"rank {k}", width="stretch")
     with left:

@@ -154,14 +154,19 @@ def svd_factors(photo: str, upload: Upload | None, grey: bool, rank: int) -> lis
     return svd.decompose(svd_image(photo, upload, grey), rank)
 
 
+def decomposition_rank(shape: tuple, k: int) -> int:
+    """The rank decomposed to show rank k: ``SVD_SMALL_RANK`` for small k, else all."""
+    side = min(shape[:2])
+    return min(SVD_SMALL_RANK, side) if k <= SVD_SMALL_RANK else side
+
+
 def svd_rank(photo: str, upload: Upload | None, grey: bool, k: int):
     """The rank-k approximation (float32, shaped like the image), from cached factors."""
     from mml7 import svd
 
     image = svd_image(photo, upload, grey)
-    rank = SVD_SMALL_RANK if k <= SVD_SMALL_RANK else min(image.shape[:2])
-    rank = min(rank, min(image.shape[:2]))
-    return svd.reconstruct(svd_factors(photo, upload, grey, rank), k, image.shape)
+    factors = svd_factors(photo, upload, grey, decomposition_rank(image.shape, k))
+    return svd.reconstruct(factors, k, image.shape)
 
 
 @cached_data(max_entries=8, show_spinner=False)

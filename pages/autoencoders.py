@@ -123,7 +123,11 @@ def latent_tab():
     cols = st.columns(4)
     kind, size = cols[0].selectbox("model", LATENT_MODELS, key="latent_model").split()
     count = cols[1].select_slider("test images", LATENT_COUNTS, 2000, key="latent_count")
-    helptext = "Codes longer than the plot are projected; t-SNE of 10,000 codes takes minutes."
+    helptext = (
+        "Codes longer than the plot are projected: PCA (the default, instant) keeps the "
+        "directions of largest variance; t-SNE keeps each code's nearest neighbours near, "
+        "with a progress bar while it runs (3-D t-SNE is slower than 2-D)."
+    )
     method = cols[2].radio(
         "projection", ae.PROJECTIONS, horizontal=True, key="latent_method", help=helptext
     )

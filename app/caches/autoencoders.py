@@ -67,11 +67,8 @@ def projection(kind: str, code_size: int, count: int, method: str, dims: int):
     from mml7 import autoencoders
 
     found = codes(kind, code_size, count)
-    label = f"Projecting {count:,} codes with {method}"
-    if method == "tsne" and code_size > dims:
-        label += " (t-SNE of thousands of codes takes minutes)"
-    with st.spinner(label + "..."):
-        return autoencoders.project_codes(found, method, dims)
+    with progress_bar(f"Projecting {count:,} codes with {method}:") as progress:
+        return autoencoders.project_codes(found, method, dims, progress=progress)
 
 
 @st.cache_data(max_entries=8, show_spinner="Drawing the latent space...")

@@ -7,17 +7,27 @@ import numpy as np
 
 from mml7.autoencoders.models import Autoencoder
 from mml7.errors import InputError, check_choice
+from mml7.progress import Progress, report
 
 PROJECTIONS = ("pca", "tsne")
 
 
-def project_codes(codes: np.ndarray, method: str = "pca", dims: int = 2, seed: int = 0):
+def project_codes(
+    codes: np.ndarray,
+    method: str = "pca",
+    dims: int = 2,
+    seed: int = 0,
+    progress: Progress | None = None,
+):
     """Codes (n, code_size) -> (n, dims) points to plot.
 
     Args:
-        method: "pca" or "tsne" (scikit-learn); codes with ``dims`` or fewer columns
-            are returned as they are (padded with zeros up to ``dims``).
+        method: "pca", or "tsne": openTSNE's t-SNE (exact perplexity-30 neighbours, PCA
+            initialisation), with FFT-interpolated repulsion in 2-D and Barnes-Hut in 3-D;
+            codes with ``dims`` or fewer columns are returned as they are (padded with
+            zeros up to ``dims``).
         dims: 2 or 3.
+        progress: reports the t-SNE optimisation's iterations.
     """
     codes = np.asarray(codes, dtype=np.float64)
     if dims not in (2, 3):
@@ -29,11 +39,42 @@ def project_codes(codes: np.ndarray, method: str = "pca", dims: int = 2, seed: i
         centred = codes - codes.mean(axis=0)
         _, _, vt = np.linalg.svd(centred, full_matrices=False)
         return centred @ vt[:dims].T
-    from sklearn.manifold import TSNE
+    return _tsne(codes, dims, seed, progress)
 
+
+# t-SNE's two phases, in iterations: early exaggeration, then the plain objective.
+TSNE_ITERATIONS = (250, 250)
+
+
+def _tsne(codes: np.ndarray, dims: int, seed: int, progress: Progress | None) -> np.ndarray:
+    from openTSNE import TSNE
+
+    every = 25
+    calls = sum(TSNE_ITERATIONS) // every
+    seen = []
+
+    def callback(iteration, error, embedding):
+        seen.append(iteration)
+        report(progress, 0.1 + 0.9 * len(seen) / calls, f"t-SNE iteration {len(seen) * every}")
+
+    report(progress, 0.0, f"t-SNE: nearest neighbours of {len(codes):,} codes")
     perplexity = float(min(30, max(2, (len(codes) - 1) // 3)))
-    tsne = TSNE(dims, perplexity=perplexity, init="pca", random_state=seed)
-    return tsne.fit_transform(codes)
+    tsne = TSNE(
+        dims,
+        perplexity=perplexity,
+        early_exaggeration_iter=TSNE_ITERATIONS[0],
+        n_iter=TSNE_ITERATIONS[1],
+        # FFT interpolation is 2-D only; four units of map per interval keep its grid
+        # small as the map spreads out.
+        negative_gradient_method="fft" if dims == 2 else "bh",
+        ints_in_interval=4,
+        neighbors="exact",
+        n_jobs=2,
+        random_state=seed,
+        callbacks=callback,
+        callbacks_every_iters=every,
+    )
+    return np.asarray(tsne.fit(codes))
 
 
 def interpolate_codes(code_a: np.ndarray, code_b: np.ndarray, steps: int) -> np.ndarray:

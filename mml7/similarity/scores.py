@@ -54,6 +54,26 @@ def average_precision(relevant: np.ndarray) -> np.ndarray:
         return (hits / ranks * relevant).sum(axis=1) / relevant.sum(axis=1)
 
 
+def stable_order(block: np.ndarray) -> np.ndarray:
+    """``np.argsort(block, axis=1, kind="stable")`` of a float32 (m, n) block, n < 2**32:
+    the same indices (ties in index order), from one sort of unique 64-bit keys (the
+    value's bits made to order like the value, then the index), which NumPy sorts with
+    SIMD instructions several times faster than its stable (merge) argsort.
+
+    >>> stable_order(np.array([[0.5, -1.0, 0.5, -0.0, 0.0]], dtype=np.float32)).tolist()
+    [[1, 3, 4, 0, 2]]
+    """
+    block = np.asarray(block, dtype=np.float32) + np.float32(0.0)  # -0.0 becomes 0.0
+    # Negative floats order backwards by their bits: flip them all; set the sign bit of
+    # the others so that they follow.
+    flips = (block.view(np.int32) >> 31).view(np.uint32) | np.uint32(1 << 31)
+    keys = (block.view(np.uint32) ^ flips).astype(np.uint64)
+    keys <<= np.uint64(32)
+    keys |= np.arange(block.shape[1], dtype=np.uint64)
+    keys.sort(axis=1)
+    return (keys & np.uint64(0xFFFFFFFF)).astype(np.intp)
+
+
 def retrieval_scores(
     vectors: np.ndarray,
     labels: np.ndarray,
@@ -74,7 +94,7 @@ def retrieval_scores(
         metric: "cosine" or "euclidean".
         ks: the k of each precision@k.
         query_indices: which items are queries (default: all).
-        chunk_size: queries ranked per block (memory ~ 12 bytes x chunk_size x n).
+        chunk_size: queries ranked per block (memory ~ 24 bytes x chunk_size x n).
 
     Returns:
         {"precision@1": ..., "precision@10": ..., "mAP": ..., "queries": m}.
@@ -87,14 +107,15 @@ def retrieval_scores(
         raise InputError("retrieval scores need a gallery of at least 2 images")
     queries = np.arange(len(labels)) if query_indices is None else np.asarray(query_indices)
     ks = [min(int(k), len(labels) - 1) for k in ks]
+    # Small class numbers with the labels' equalities: a cheaper gather per ranking.
+    classes = np.unique(labels, return_inverse=True)[1].reshape(-1).astype(np.int32)
     hits = {k: 0.0 for k in ks}
     precisions = []
     for start in range(0, len(queries), chunk_size):
         chosen = queries[start : start + chunk_size]
         block = index._ranking_block(index.vectors_[chosen])
         block[np.arange(len(chosen)), chosen] = np.inf  # the query itself ranks last
-        order = np.argsort(block, axis=1, kind="stable")[:, :-1]
-        relevant = labels[order] == labels[chosen][:, None]
+        relevant = classes[stable_order(block)[:, :-1]] == classes[chosen][:, None]
         for k in ks:
             hits[k] += precision_at_k(relevant, k) * len(chosen)
         precisions.append(average_precision(relevant))

@@ -155,6 +155,17 @@ def test_project_codes():
         ae.project_codes(codes, "isomap")
 
 
+def test_tsne_keeps_clusters_apart_and_reports_progress():
+    rng = np.random.default_rng(1)
+    labels = np.repeat([0, 1, 2], 40)
+    codes = rng.normal(size=(120, 8)) + 12.0 * np.eye(8)[labels]
+    seen = []
+    points = ae.project_codes(codes, "tsne", 2, progress=lambda f, m: seen.append(f))
+    assert points.shape == (120, 2)
+    assert ae.neighbour_agreement(points, labels) == 1.0
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 10
+
+
 def test_training_reports_progress_and_losses(tiny_images):
     model = ae.build_conv_autoencoder((8, 8, 1), 2)
     seen, logs_seen = [], []

@@ -9,6 +9,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from mml7 import InputError, similarity
 from mml7.similarity import SimilarImageIndex
+from mml7.similarity.scores import stable_order
 from tests.helpers import png_bytes, zip_bytes
 
 
@@ -137,6 +138,49 @@ def test_retrieval_scores_match_kneighbors(points):
     expected = (labels[indices] == labels[:, None]).mean()
     scores = similarity.retrieval_scores(gallery, labels, "cosine", ks=(10,), chunk_size=17)
     assert scores["precision@10"] == pytest.approx(expected)
+
+
+def test_stable_order_equals_stable_argsort():
+    rng = np.random.default_rng(1)
+    # Many ties, negative values, both zeros and infinities: the order of every one.
+    block = rng.integers(-3, 4, size=(20, 50)).astype(np.float32) / 2
+    block[rng.random(block.shape) < 0.1] = -0.0
+    block[:, 7] = np.inf
+    block[3, 9] = -np.inf
+    np.testing.assert_array_equal(stable_order(block), np.argsort(block, axis=1, kind="stable"))
+    spread = rng.normal(size=(5, 300)).astype(np.float32)
+    np.testing.assert_array_equal(stable_order(spread), np.argsort(spread, axis=1, kind="stable"))
+
+
+def naive_retrieval_scores(vectors, labels, ks, queries):
+    """Squared Euclidean distances in float64, one query at a time, ties by index."""
+    vectors, hits, precisions = np.asarray(vectors, dtype=np.float64), dict.fromkeys(ks, 0), []
+    for query in queries:
+        others = np.delete(np.arange(len(vectors)), query)
+        distances = ((vectors[others] - vectors[query]) ** 2).sum(axis=1)
+        relevant = labels[others[np.argsort(distances, kind="stable")]] == labels[query]
+        for k in ks:
+            hits[k] += relevant[:k].sum() / k
+        ranks = np.flatnonzero(relevant) + 1
+        if len(ranks):
+            precisions.append(np.mean(np.arange(1, len(ranks) + 1) / ranks))
+    scores = {f"precision@{k}": hits[k] / len(queries) for k in ks}
+    return scores | {"mAP": np.mean(precisions), "queries": len(queries)}
+
+
+@pytest.mark.parametrize("query_indices", [None, [0, 5, 6, 40, 79]])
+@pytest.mark.parametrize("chunk_size", [3, 256])
+def test_retrieval_scores_equal_naive_reference_with_ties(query_indices, chunk_size):
+    # Small integer vectors: exact float32 distances, so many exact ties to break by index.
+    rng = np.random.default_rng(2)
+    vectors = rng.integers(0, 3, size=(80, 3)).astype(np.float32)
+    labels = rng.integers(0, 4, size=80)
+    queries = np.arange(80) if query_indices is None else np.array(query_indices)
+    expected = naive_retrieval_scores(vectors, labels, (1, 5, 10), queries)
+    scores = similarity.retrieval_scores(
+        vectors, labels, "euclidean", (1, 5, 10), query_indices, chunk_size
+    )
+    assert scores == pytest.approx(expected, rel=1e-12)
 
 
 def test_labelled_subset_and_probe():

@@ -73,6 +73,7 @@ def retrain():
                 train, test = seg.train_test_sets(dataset, int(count), source)
             except (DatasetUnavailable, InputError) as error:
                 return st.error(str(error))
+            st.session_state.pop(parts.RETRAINED, None)  # not kept while the next one trains
             with jobs.training_slot("the comparison"), widgets.progress_bar("Training:") as bar:
                 models, rows = seg.compare_modes(train, test, modes, int(epochs), progress=bar)
             predictions = {m: seg.predict_classes(models[m], test.images[:4]) for m in modes}

@@ -1,13 +1,13 @@
 """Peak memory and time of the served app while five sessions press a train button at once.
 
-Serves the app with ``MML7_TRAINING_SLOTS`` set, opens five browser sessions on the
-autoencoder page, presses each one's retrain button (linear or convolutional autoencoder,
-1,000 images, 2 epochs; tests/helpers/training_sessions.py) one right after the other and
+Serves the app with ``MML7_TRAINING_SLOTS`` set, opens five browser sessions, presses each
+one's retrain button (segmentation at its default configuration, or an autoencoder with
+1,000 images; tests/helpers/training_sessions.py) one right after the other and
 watches until every session shows its result. Reports the server's peak resident memory
 (Linux VmHWM) before and after the trainings, the seconds until all finished, and whether
 sessions were seen waiting. Target: peak <= 1.5 GB and every session finished.
 
-Usage: python bench/training_queue.py [--runs 3] [--slots 1,2] [--kind linear] [--json]
+Usage: python bench/training_queue.py [--runs 3] [--slots 1,2] [--kind segmentation] [--json]
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="servers measured per slot count")
     parser.add_argument("--slots", default="1,2", help="slot counts to compare, comma-separated")
-    parser.add_argument("--kind", choices=sorted(sessions.TABS), default="linear")
+    parser.add_argument("--kind", choices=sorted(sessions.JOBS), default="segmentation")
     parser.add_argument("--json", action="store_true", help="print a RESULT line for run_all")
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
@@ -93,8 +93,8 @@ def main() -> None:
     if args.json:
         slots, median, worst, seconds, ok = results[0]
         result = {
-            "figure": f"served app peak RSS, {SESSIONS} sessions pressing a {args.kind} "
-            f"autoencoder retrain at once, {slots} training slot(s), median of {args.runs} "
+            "figure": f"served app peak RSS, {SESSIONS} sessions pressing the {args.kind} "
+            f"retrain button at once, {slots} training slot(s), median of {args.runs} "
             f"servers (worst {worst / 1e9:.2f} GB, all finished after {seconds:.0f} s)",
             "value": round(median / 1e9, 3),
             "unit": "GB",

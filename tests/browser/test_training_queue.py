@@ -16,7 +16,9 @@ def test_five_sessions_training_at_once_take_turns_and_all_finish(browser):
         assert process.poll() is None
     assert seen["exceptions"] == []
     assert seen["finished"] == set(range(SESSIONS))
-    assert all(sessions.DONE in text and sessions.WAITING not in text for text in texts)
+    assert all(
+        sessions.JOBS["linear"].done in text and sessions.WAITING not in text for text in texts
+    )
     messages = set().union(*seen["waiting"].values())
     assert messages, "no session showed the waiting message while another trained"
     ahead = {int(re.search(r"(\d+) jobs? ahead", line).group(1)) for line in messages}

@@ -3,10 +3,10 @@
 Streamlit runs each session's script in its own thread of one server process, so a
 threading primitive works across sessions. A job takes a ticket; tickets start in the
 order they were taken (FIFO), at most ``slots`` at a time (``MML7_TRAINING_SLOTS``,
-default 1: two trainings at once raise the server's peak memory and finish no sooner on
-a small server; bench/training_queue.py). While a job waits, its page shows how many jobs
-are ahead of it; a session that leaves (Streamlit stops its script at the next ``st``
-call while it waits) gives its place back.
+default 1: on a two-core server a second training at once raises the peak memory by
+more than it saves in time; bench/training_queue.py). While a job waits, its page shows
+how many jobs are ahead of it; a session that leaves (Streamlit stops its script at the
+next ``st`` call while it waits) gives its place back.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Streamlit runs each session's script in its own thread of one server process, so a
 threading primitive works across sessions. A job takes a ticket; tickets start in the
 order they were taken (FIFO), at most ``slots`` at a time (``MML7_TRAINING_SLOTS``,
-default 1: on a two-core server a second training at once raises the peak memory by
-more than it saves in time; bench/training_queue.py). While a job waits, its page shows
+default 1: on a two-core server a second training at once raises the peak memory and
+saves little time; bench/training_queue.py). While a job waits, its page shows
 how many jobs are ahead of it; a session that leaves (Streamlit stops its script at the
 next ``st`` call while it waits) gives its place back.
 """

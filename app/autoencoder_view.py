@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import downloads, widgets
+from app import downloads, jobs, widgets
 from app.caches import autoencoders as cached
 from app.caches import common
 from mml7 import DatasetUnavailable, InputError, svd
@@ -85,7 +85,8 @@ def scores_and_retraining(kind: str, code_size: int) -> None:
         epochs = int(st.number_input("epochs", 1, 30, 2, key=f"{kind}_epochs"))
         settings = (kind, code_size, count, epochs)
         if st.button("Train", key=f"{kind}_train"):
-            retrain(settings)
+            with jobs.training_slot(f"the {kind} autoencoder"):
+                retrain(settings)
         show_retrained(settings)
 
 

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
+from app import jobs, widgets
 from app import segmentation_parts as parts
-from app import widgets
 from app.caches import segmentation as cached
 from mml7 import DatasetUnavailable, InputError, unpooling
 from mml7 import segmentation as seg
@@ -73,8 +73,9 @@ def retrain():
                 train, test = seg.train_test_sets(dataset, int(count), source)
             except (DatasetUnavailable, InputError) as error:
                 return st.error(str(error))
-            with widgets.progress_bar("Training:") as progress:
-                models, rows = seg.compare_modes(train, test, modes, int(epochs), progress=progress)
+            st.session_state.pop(parts.RETRAINED, None)  # not kept while the next one trains
+            with jobs.training_slot("the comparison"), widgets.progress_bar("Training:") as bar:
+                models, rows = seg.compare_modes(train, test, modes, int(epochs), progress=bar)
             predictions = {m: seg.predict_classes(models[m], test.images[:4]) for m in modes}
             parts.remember_run(
                 config,

@@ -4,8 +4,8 @@ import dataclasses
 
 import streamlit as st
 
+from app import jobs, widgets
 from app import transfer_view as view
-from app import widgets
 from app.caches import transfer as cached
 from mml7 import DatasetUnavailable, InputError, backbones, transfer
 from mml7.plots import transfer as figures
@@ -118,7 +118,8 @@ config = transfer.ExperimentConfig(
 )
 run_key = (name, upload and upload.digest, big_threshold, config)
 if st.button("Run the four strategies", type="primary", key="run"):
-    view.run(dataset, config, cached.experiment_features(*source, config), advice, run_key)
+    with jobs.training_slot("the four strategies"):
+        view.run(dataset, config, cached.experiment_features(*source, config), advice, run_key)
 if (stored := view.stored_run(run_key)) is None:
     st.info(
         "Press the button to train (a) a new head on frozen features, (b) fine-tuning of "

@@ -37,9 +37,9 @@ def sklearn_tsne(codes: np.ndarray) -> np.ndarray:
 
 
 def umap_map(codes: np.ndarray) -> np.ndarray:
-    import umap
+    from umap import UMAP
 
-    return umap.UMAP(n_components=2, random_state=0).fit_transform(codes)
+    return UMAP(n_components=2, random_state=0).fit_transform(codes)
 
 
 def quality(codes: np.ndarray, points: np.ndarray, labels: np.ndarray) -> dict:
@@ -87,7 +87,7 @@ def main() -> int:
         "t-SNE (scikit-learn, Barnes-Hut)": (sklearn_tsne, args.sklearn_runs),
     }
     try:
-        import umap  # noqa: F401
+        from umap import UMAP  # noqa: F401
 
         methods["UMAP (umap-learn)"] = (umap_map, args.runs)
     except ImportError:

@@ -60,6 +60,20 @@ def resize(array: np.ndarray, size: tuple[int, int], method: str = "bilinear") -
     return stacked[..., 0] if array.ndim == 2 else stacked
 
 
+def fit_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int]:
+    """``size`` = (height, width) scaled down, aspect kept, so its longer side is at most
+    ``max_side``; as it is when it already fits (or ``max_side`` is None).
+
+    >>> fit_size((5000, 8000), 2000)
+    (1250, 2000)
+    """
+    height, width = (int(side) for side in size)
+    if max_side is None or max(height, width) <= max_side:
+        return height, width
+    scale = max_side / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
 def resize_batch(images: np.ndarray, size: tuple[int, int], method: str = "bilinear") -> np.ndarray:
     """``resize`` applied to each image of a batch (n, h, w[, c])."""
     images = np.asarray(images)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from mml7.errors import InputError, check_choice
-from mml7.images import resize
+from mml7.images import fit_size, resize
 
 METHODS = ("auto", "full", "randomized")
 # "auto" switches to the randomised SVD when the image is at least this large (shorter
@@ -217,9 +217,5 @@ def fit_within(image: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
     """The image (h, w, c) in [0, 1], shrunk (area-averaged) so its longer side is at
     most ``max_side``; returned as it is when it already fits."""
     image = np.asarray(image, dtype=np.float32)
-    height, width = image.shape[:2]
-    if max(height, width) <= max_side:
-        return image
-    scale = max_side / max(height, width)
-    size = (max(1, round(height * scale)), max(1, round(width * scale)))
-    return resize(image, size, "box")
+    size = fit_size(image.shape[:2], max_side)
+    return image if size == image.shape[:2] else resize(image, size, "box")

@@ -33,6 +33,7 @@ from PIL import Image
 # A module reference, not names: mml7.data imports this module to re-export read_upload.
 from mml7 import data as datasets
 from mml7.errors import InputError
+from mml7.images import fit_size
 
 # A class-folder set for this course is a few thousand small images at most.
 MAX_MEMBERS = 20_000  # files in one zip
@@ -251,7 +252,7 @@ def decode_image(
     image = open_image(data)
     budget = MemoryBudget("") if budget is None else budget
     height, width = upright_size(image)
-    target = size or _fit((height, width), max_side)
+    target = size or fit_size((height, width), max_side)
     stored = target[::-1] if _orientation(image, loaded=False) in (5, 6, 7, 8) else target
     if image.format in ("JPEG", "MPO"):
         image.draft(image.mode, (stored[1], stored[0]))  # decode at 1/2, 1/4 or 1/8
@@ -274,13 +275,6 @@ def decode_image(
         raise Unreadable(f"damaged or truncated image ({type(error).__name__})") from error
     budget.keep(array.nbytes)
     return array
-
-
-def _fit(size: tuple[int, int], max_side: int | None) -> tuple[int, int]:
-    if max_side is None or max(size) <= max_side:
-        return size
-    scale = max_side / max(size)
-    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
 def _orientation(image: Image.Image, loaded: bool = True) -> int:

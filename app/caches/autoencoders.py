@@ -172,7 +172,5 @@ def svd_thumbnails(photo: str, upload: Upload | None, grey: bool, ks: tuple, max
     to at most ``max_side`` px as soon as it is made (one full-size image at a time)."""
     from mml7 import images
 
-    image = svd_image(photo, upload, grey)
-    scale = min(1.0, max_side / max(image.shape[:2]))
-    size = tuple(max(1, round(side * scale)) for side in image.shape[:2])
+    size = images.fit_size(svd_image(photo, upload, grey).shape[:2], max_side)
     return np.stack([images.resize(svd_rank(photo, upload, grey, k), size, "box") for k in ks])

@@ -14,7 +14,7 @@ from PIL import Image
 
 from mml7 import data, uploads
 from mml7.errors import InputError
-from mml7.images import resize
+from mml7.images import fit_size, resize
 
 MAX_UPLOAD_CLASSES = 32
 FOLDERS = ("images", "masks")
@@ -223,9 +223,7 @@ def prepare_image(image: np.ndarray, max_side: int = 256, multiple: int = 8):
     """An uploaded image (h, w, c) resized to at most ``max_side`` and edge-padded to a
     multiple of ``multiple`` so the encoder-decoder can run; returns (padded, (h, w)) where
     (h, w) is the resized size to crop the prediction back to."""
-    height, width = image.shape[:2]
-    scale = min(1.0, max_side / max(height, width))
-    size = (max(int(round(height * scale)), 1), max(int(round(width * scale)), 1))
+    size = fit_size(image.shape[:2], max_side)
     image = resize(image, size, "bilinear")
     pad_h, pad_w = (-size[0]) % multiple, (-size[1]) % multiple
     padded = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")

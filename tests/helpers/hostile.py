@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from tests.helpers import fake_png_header, png_bytes
-from tests.helpers.served_app import choose, exception_texts, open_tab, wait_until_idle
+from tests.helpers.served_app import choose, exception_texts, open_tab, visit, wait_until_idle
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 
@@ -134,10 +134,7 @@ def upload_in_sessions(browser, base: str, uploads: dict, timeout: float = 300) 
     exception texts shown, the page's text)}."""
     tabs = {}
     for name, (url_path, reveal, *_rest) in uploads.items():
-        tab = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
-        tab.goto(f"{base}/{url_path}", wait_until="domcontentloaded", timeout=120_000)
-        tab.wait_for_selector('[data-testid="stApp"]', timeout=120_000)
-        wait_until_idle(tab, timeout=timeout)
+        tab = visit(browser, f"{base}/{url_path}", timeout)  # a browser context of its own
         reveal(tab)
         tabs[name] = tab
     for name, tab in tabs.items():  # every upload starts before any is awaited

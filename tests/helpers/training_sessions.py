@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from tests.helpers.served_app import exception_texts, open_tab, wait_until_idle
+from tests.helpers.served_app import exception_texts, open_tab, visit, wait_until_idle
 
 WAITING = "Waiting for a training slot"
 
@@ -54,10 +54,7 @@ def open_sessions(browser, base: str, count: int, kind: str = "linear") -> list:
     job = JOBS[kind]
     tabs = []
     for _ in range(count):
-        tab = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
-        tab.goto(f"{base}/{job.page}", wait_until="domcontentloaded", timeout=120_000)
-        tab.wait_for_selector('[data-testid="stApp"]', timeout=120_000)
-        wait_until_idle(tab)
+        tab = visit(browser, f"{base}/{job.page}")  # a browser context of its own
         open_tab(tab, job.tab)
         tab.get_by_text(job.expander).click()
         tab.locator(f".st-key-{job.key} button").wait_for(timeout=60_000)

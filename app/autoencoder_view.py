@@ -20,7 +20,8 @@ SLIDES = {
     "latent": "A NN can convert an object to a small dense vector, which encodes the semantics",
     "morph": "Путешествуя в пространстве имбедингов плавно меняется картинка",
 }
-RETRAINED = "ae_retrained"  # the latest retraining on this page: (settings, model, record)
+RETRAINED = "ae_retrained"  # the latest retraining on this page: (settings, model, test MSE)
+TEST_COUNT = 2000  # test images a retrained model and its references are scored on
 
 
 def svd_lesson(image, approximation, k: int, storage: float) -> None:
@@ -81,8 +82,11 @@ def scores_and_retraining(kind: str, code_size: int) -> None:
     else:
         st.info("No training record; run `python -m mml7 train autoencoders`.")
     with st.expander(f"Retrain a {kind} autoencoder with code size {code_size} here"):
-        count = st.select_slider("training images", [1000, 5000, 20000, 60000], key=f"{kind}_n")
-        epochs = int(st.number_input("epochs", 1, 30, 2, key=f"{kind}_epochs"))
+        default_count, default_epochs = ae.RETRAIN_DEFAULTS[kind]
+        count = st.select_slider(
+            "training images", [1000, 5000, 20000, 60000], default_count, key=f"{kind}_n"
+        )
+        epochs = int(st.number_input("epochs", 1, 30, default_epochs, key=f"{kind}_epochs"))
         settings = (kind, code_size, count, epochs)
         if st.button("Train", key=f"{kind}_train"):
             with jobs.training_slot(f"the {kind} autoencoder"):
@@ -103,7 +107,7 @@ def retrain(settings: tuple) -> None:
     with widgets.progress_bar("Training") as progress:
         model = ae.train_new(kind, code_size, train.images[:count], epochs, progress, draw)
     chart.empty()
-    test = common.fashion_mnist("test").images[:2000]
+    test = common.fashion_mnist("test").images[:TEST_COUNT]
     mse = ae.mse(test, model.reconstruct(test))
     st.session_state[RETRAINED] = (settings, model, mse)
 
@@ -113,7 +117,23 @@ def show_retrained(settings: tuple) -> None:
     if stored is None or stored[0] != settings:
         return
     (kind, code_size, count, epochs), model, mse = stored
-    st.success(f"Test MSE (2,000 test images): {mse:.5f}")
+    references = cached.retrain_references(kind, code_size, TEST_COUNT)
+    pca = references[f"PCA k={code_size}"]
+    verdict = "beats" if mse < pca else "does not beat"
+    st.markdown(
+        f"**Retrained ({count:,} images, {epochs} epochs): test MSE {mse:.5f}**, "
+        f"{mse / pca:.2f}x PCA's at k = {code_size}: it {verdict} PCA. The references, "
+        f"on the same {TEST_COUNT:,} test images:"
+    )
+    rows = {"retrained here": mse, **references}
+    st.dataframe(
+        {
+            "model": list(rows),
+            "test MSE": list(rows.values()),
+            "x PCA": [value / pca for value in rows.values()],
+        },
+        hide_index=True,
+    )
     downloads.model_button(
         f"Retrained {kind} autoencoder (zip)",
         model.autoencoder,

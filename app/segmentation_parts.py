@@ -6,14 +6,16 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app import downloads, widgets
+from app import downloads, jobs, widgets
 from app.caches import segmentation as cached
 from app.names import plain_html
-from mml7 import export
+from mml7 import InputError, export
+from mml7 import segmentation as seg
 from mml7.plots import segmentation as figures
 from mml7.scenes import SHAPE_CLASSES
 
 RETRAINED = "seg_retrained"  # session key of the latest retrained run (one at most)
+REMEASURED = "seg_remeasured"  # session key of the latest "Re-measure here" timing
 
 
 def legend(where, class_names) -> None:
@@ -64,6 +66,25 @@ def model_downloads(models: dict, class_names, dataset: str) -> None:
                 f"segmenter_{mode}_{dataset}",
                 key=f"seg_model_{mode}",
             )
+
+
+def reference_rows(dataset: str, modes, train, test) -> dict[str, dict]:
+    """Rows to read a retrained comparison against, scored on the same test scenes:
+    labelling every pixel with the most common class and, on the shapes scenes the
+    shipped models know, the shipped model of each retrained mode."""
+    majority = train.class_names[int(np.bincount(train.masks.ravel()).argmax())]
+    rows = {f"reference: all '{majority}'": seg.majority_row(train, test)}
+    if dataset == "shapes":
+        for mode in modes:
+            try:
+                shipped = cached.segmenter(mode)
+            except InputError:  # no shipped weights: the page says so elsewhere
+                continue
+            predicted = seg.predict_classes(shipped, test.images)
+            rows[f"reference: shipped {mode}"] = seg.evaluate(
+                test.masks, predicted, test.num_classes
+            )
+    return rows
 
 
 def remember_run(config: tuple, run: dict) -> None:
@@ -154,3 +175,40 @@ def training_zip():
         ),
     )
     return widgets.upload(file)
+
+
+def timing_note(timing: dict | None) -> str:
+    """Where the shipped table's times come from: the machine of the record's timing."""
+    if not timing:
+        return (
+            "s/epoch and ms/image were taken while each model trained, one after another; "
+            "re-measure them together below."
+        )
+    about = timing["machine"]
+    return (
+        f"s/epoch and ms/image: every mode timed together ({timing['rounds']} rounds, "
+        f"medians) on {about['processor']}, {about['cpu_count']} cores, {about['backend']}, "
+        f"load average {about['load_average_1min']}, {about['measured_at']}."
+    )
+
+
+def timing_section() -> None:
+    """The record's timing note, and a button that times every mode on this server."""
+    st.caption(timing_note(cached.summary().get("timing")))
+    if st.button("Re-measure the times here", key="seg_remeasure"):
+        with jobs.training_slot("the timing"), widgets.progress_bar("Timing:") as bar:
+            st.session_state[REMEASURED] = seg.remeasure(rounds=5, progress=bar, write=False)
+    timing = st.session_state.get(REMEASURED)
+    if timing is not None:
+        rows = timing["modes"]
+        st.dataframe(
+            {
+                "unpooling": list(rows),
+                "s/epoch": [round(r["seconds_per_epoch"], 1) for r in rows.values()],
+                "s/epoch x fastest": [round(r["epoch_ratio"], 2) for r in rows.values()],
+                "ms/image": [round(r["inference_ms_per_image"], 2) for r in rows.values()],
+                "ms/image x fastest": [round(r["inference_ratio"], 2) for r in rows.values()],
+            },
+            hide_index=True,
+        )
+        st.caption("Measured here: " + timing_note(timing).split(": ", 1)[1])

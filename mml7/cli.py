@@ -128,8 +128,38 @@ def _add_advise(subparsers) -> None:
     parser.set_defaults(handler=_advise)
 
 
+def _measure(args: argparse.Namespace) -> int:
+    from mml7 import progress
+    from mml7.segmentation import weights
+
+    timing = weights.remeasure(args.out, rounds=args.rounds, progress=progress.printer())
+    about = timing["machine"]
+    print(
+        f"{about['processor']}, {about['cpu_count']} cores, {about['backend']}, "
+        f"load average {about['load_average_1min']} ({about['measured_at']})"
+    )
+    print(f"  {'mode':11} {'s/epoch':>8} {'ratio':>6} {'ms/image':>9} {'ratio':>6}")
+    for mode, row in timing["modes"].items():
+        print(
+            f"  {mode:11} {row['seconds_per_epoch']:8.1f} {row['epoch_ratio']:6.2f} "
+            f"{row['inference_ms_per_image']:9.2f} {row['inference_ratio']:6.2f}"
+        )
+    return 0
+
+
+def _add_measure(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "measure",
+        help="time the shipped segmenters' modes together on this machine (into the record)",
+    )
+    parser.add_argument("target", choices=["segmentation"])
+    parser.add_argument("--out", help="weights folder holding the record (default: mml7/weights)")
+    parser.add_argument("--rounds", type=int, default=7, help="timed rounds (medians)")
+    parser.set_defaults(handler=_measure)
+
+
 # One entry per subcommand; later subcommands append their ``_add_*`` here.
-SUBCOMMANDS = [_add_status, _add_train, _add_advise]
+SUBCOMMANDS = [_add_status, _add_train, _add_advise, _add_measure]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -61,10 +61,14 @@ def retrain():
         cols = st.columns(4)
         dataset = cols[0].radio("data", ["shapes", "fashion", "upload"], key="seg_dataset")
         modes = cols[1].multiselect(
-            "unpooling", seg.UNPOOLING_MODES, ["nearest", "max"], key="seg_modes"
+            "unpooling", seg.UNPOOLING_MODES, seg.RETRAIN_DEFAULTS["modes"], key="seg_modes"
         )
-        epochs = cols[2].number_input("epochs", 1, 20, 2, key="seg_epochs")
-        count = cols[3].select_slider("scenes", [64, 256, 1000, 3000], 256, key="seg_count")
+        epochs = cols[2].number_input(
+            "epochs", 1, 20, seg.RETRAIN_DEFAULTS["epochs"], key="seg_epochs"
+        )
+        count = cols[3].select_slider(
+            "scenes", [64, 256, 1000, 3000], seg.RETRAIN_DEFAULTS["scenes"], key="seg_count"
+        )
         upload = parts.training_zip() if dataset == "upload" else None
         config = (dataset, tuple(modes), int(epochs), int(count), upload)
         if st.button("Train and compare", key="seg_train") and modes:
@@ -81,7 +85,7 @@ def retrain():
                 config,
                 dict(
                     models=models,
-                    rows=rows,
+                    rows=rows | parts.reference_rows(dataset, modes, train, test),
                     predictions=predictions,
                     shown=(test.images[:4], test.masks[:4], list(test.class_names)),
                 ),
@@ -96,7 +100,7 @@ def retrain():
 
 
 def compare_tab():
-    rows = cached.summary().get("modes", {})
+    rows = seg.shipped_rows(cached.summary())
     if not rows:
         st.info(f"No shipped models yet. Train them with `{seg.TRAIN_COMMAND}`, or retrain below.")
     else:
@@ -121,6 +125,7 @@ def compare_tab():
             parts.show_results(
                 rows, scenes.images, scenes.masks, predictions, scenes.class_names, "shipped"
             )
+        parts.timing_section()
     retrain()
 
 

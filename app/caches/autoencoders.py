@@ -39,6 +39,21 @@ def fashion_pca(max_k: int = 64):
     return autoencoders.fit_pca(fashion_mnist("train").images, max_k)
 
 
+@st.cache_data(max_entries=8, show_spinner="Scoring the references...")
+def retrain_references(kind: str, code_size: int, count: int) -> dict[str, float]:
+    """Test MSEs on the first ``count`` test images of the mean image, PCA at
+    ``code_size`` and the shipped model of ``kind`` and size (when there is one)."""
+    from mml7 import InputError, autoencoders
+
+    try:
+        model = autoencoder(kind, code_size)
+    except InputError:  # no shipped model of this size: the other references stay
+        model = None
+    train_mean = fashion_mnist("train").images.mean(axis=0)
+    test = fashion_mnist("test").images[:count]
+    return autoencoders.reference_scores(test, code_size, fashion_pca(), train_mean, model)
+
+
 @st.cache_data(max_entries=1, show_spinner=False)
 def summary() -> dict:
     """The record ``python -m mml7 train autoencoders`` wrote: epochs, losses, test MSEs."""

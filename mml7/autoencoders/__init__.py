@@ -38,16 +38,25 @@ from mml7.autoencoders.models import (
 )
 from mml7.autoencoders.noise import NOISE_KINDS, add_noise, denoising_robustness
 from mml7.autoencoders.pca import PCA, fit_pca, mse, principal_angles_to_pca, psnr
-from mml7.autoencoders.training import download_contract, train_autoencoder, train_new
+from mml7.autoencoders.training import (
+    RETRAIN_DEFAULTS,
+    download_contract,
+    reference_scores,
+    train_autoencoder,
+    train_new,
+)
 from mml7.autoencoders.weights import (
     FACES_CODE_SIZE,
     FACES_EPOCHS,
     FACES_FILE,
+    FACES_HELD_OUT,
+    FAMILY_EPOCHS,
     LEARNING_RATES,
     SHIPPED_CODE_SIZES,
     SHIPPED_JOBS,
     SHIPPED_NOISE_STDDEVS,
     code_size_inversions,
+    faces_split,
     lfw_faces_28,
     pretrained,
     pretrained_faces,
@@ -61,11 +70,14 @@ __all__ = [
     "FACES_CODE_SIZE",
     "FACES_EPOCHS",
     "FACES_FILE",
+    "FACES_HELD_OUT",
+    "FAMILY_EPOCHS",
     "KINDS",
     "LEARNING_RATES",
     "NOISE_KINDS",
     "PCA",
     "PROJECTIONS",
+    "RETRAIN_DEFAULTS",
     "SHIPPED_CODE_SIZES",
     "SHIPPED_JOBS",
     "SHIPPED_NOISE_STDDEVS",
@@ -81,6 +93,7 @@ __all__ = [
     "cross_fade",
     "denoising_robustness",
     "download_contract",
+    "faces_split",
     "fit_pca",
     "frame_changes",
     "interpolate_codes",
@@ -90,6 +103,7 @@ __all__ = [
     "neighbour_agreement",
     "pretrained",
     "pretrained_faces",
+    "reference_scores",
     "principal_angles_to_pca",
     "project_codes",
     "psnr",

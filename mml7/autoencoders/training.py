@@ -9,9 +9,19 @@ import numpy as np
 
 from mml7 import progress as progress_protocol
 from mml7.autoencoders.models import Autoencoder, ClippedGaussianNoise, build_for_images
+from mml7.autoencoders.pca import mse
 from mml7.errors import InputError
 from mml7.export import InputContract
 from mml7.progress import Progress
+
+# Adam's starting learning rate per kind (cosine-decayed to 1% of it), for the shipped
+# models and the retrain buttons alike.
+LEARNING_RATES = {"linear": 3e-3, "conv": 2e-3, "denoising": 2e-3}
+# The retrain buttons' defaults, (training images, epochs): enough to learn something in
+# about a minute on 2 CPU cores (bench/retrain_defaults.py measures it). With a few
+# hundred Adam steps or fewer, a conv model still outputs blurred grey, worse than the
+# mean image.
+RETRAIN_DEFAULTS = {"linear": (20_000, 5), "conv": (20_000, 5), "denoising": (20_000, 5)}
 
 
 def train_autoencoder(
@@ -79,10 +89,42 @@ def train_new(
     on_epoch_end: Callable[[int, dict], None] | None = None,
 ) -> Autoencoder:
     """A fresh autoencoder of ``kind`` built for ``images`` (``build_for_images``) and
-    trained on them with ``train_autoencoder``'s defaults; returns the trained model."""
+    trained on them like the shipped ones (batch 128, ``LEARNING_RATES[kind]``); returns
+    the trained model."""
     model = build_for_images(kind, code_size, images)
-    train_autoencoder(model, images, epochs, progress=progress, on_epoch_end=on_epoch_end)
+    train_autoencoder(
+        model,
+        images,
+        epochs,
+        learning_rate=LEARNING_RATES[model.kind],
+        progress=progress,
+        on_epoch_end=on_epoch_end,
+    )
     return model
+
+
+def reference_scores(
+    test: np.ndarray, code_size: int, pca, train_mean: np.ndarray, shipped=None
+) -> dict[str, float]:
+    """Test MSEs a retrained model is read against, on the same ``test`` images.
+
+    Args:
+        test: float32 (n, h, w, c) in [0, 1].
+        pca: a fitted ``PCA`` (at least ``code_size`` components).
+        train_mean: the training images' mean image (h, w, c): the k = 0 answer.
+        shipped: the shipped model of the same kind and code size, if any.
+
+    Returns:
+        {"mean image": ..., f"PCA k={code_size}": ..., "shipped model": ...} (the last
+        only with ``shipped``).
+    """
+    scores = {
+        "mean image": mse(test, np.broadcast_to(train_mean, test.shape)),
+        f"PCA k={code_size}": mse(test, pca.reconstruct(test, code_size)),
+    }
+    if shipped is not None:
+        scores["shipped model"] = mse(test, shipped.reconstruct(test))
+    return scores
 
 
 def download_contract(model: Autoencoder, train_images: int, epochs: int) -> InputContract:

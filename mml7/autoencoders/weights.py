@@ -25,7 +25,7 @@ from mml7.autoencoders.models import (
 )
 from mml7.autoencoders.noise import add_noise
 from mml7.autoencoders.pca import PCA, fit_pca, mse, psnr
-from mml7.autoencoders.training import train_autoencoder
+from mml7.autoencoders.training import LEARNING_RATES, train_autoencoder
 from mml7.errors import InputError, check_choice
 from mml7.progress import Progress
 
@@ -156,7 +156,6 @@ SHIPPED_JOBS = tuple(
         ("denoising", 64, 0.5),
     )
 )
-LEARNING_RATES = {"linear": 3e-3, "conv": 2e-3, "denoising": 2e-3}
 # The face crops make an epoch cheap, so the faces model gets many.
 FACES_EPOCHS = 300
 # Face crops held out from the faces model's training, to score it (and PCA) on.

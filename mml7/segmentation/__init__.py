@@ -10,7 +10,8 @@ One idea per submodule, every public name re-exported here:
   ``train_test_sets``;
 - ``weights``: the shipped models (``pretrained``, ``train_shipped``, ``shipped_test_set``,
   ``weights_path``, ``shipped_summary``);
-- ``uploads``: ``read_segmentation_upload``, ``split``, ``prepare_image``.
+- ``uploads``: ``read_segmentation_upload``, ``split``, ``prepare_image``;
+- ``timing``: ``measure_modes`` (every mode timed together, for the shipped table).
 
 >>> model = build_segmenter((64, 64, 3), 4, unpooling="max")
 >>> model.output_shape
@@ -35,9 +36,12 @@ from mml7.segmentation.models import (
     check_mode,
     predict_classes,
 )
+from mml7.segmentation.timing import measure_modes
 from mml7.segmentation.training import (
+    RETRAIN_DEFAULTS,
     compare_modes,
     inference_ms_per_image,
+    majority_row,
     make_dataset,
     model_row,
     train_segmenter,
@@ -53,6 +57,8 @@ from mml7.segmentation.weights import (
     TRAIN_COMMAND,
     TRAIN_ORDER,
     pretrained,
+    remeasure,
+    shipped_rows,
     shipped_summary,
     shipped_test_set,
     train_shipped,
@@ -62,6 +68,7 @@ from mml7.segmentation.weights import (
 __all__ = [
     "BOTTLENECK_CONVS",
     "MAX_UPLOAD_CLASSES",
+    "RETRAIN_DEFAULTS",
     "TRAIN_COMMAND",
     "TRAIN_ORDER",
     "UNPOOLING_MODES",
@@ -76,13 +83,17 @@ __all__ = [
     "evaluate",
     "inference_ms_per_image",
     "iou_per_class",
+    "majority_row",
     "make_dataset",
     "mean_iou",
+    "measure_modes",
     "model_row",
     "pixel_accuracy",
     "predict_classes",
     "prepare_image",
     "pretrained",
+    "remeasure",
+    "shipped_rows",
     "read_segmentation_upload",
     "shipped_summary",
     "shipped_test_set",

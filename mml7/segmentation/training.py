@@ -26,6 +26,10 @@ from mml7.segmentation.models import (
 )
 from mml7.segmentation.uploads import read_segmentation_upload, split
 
+# The retrain button's defaults: enough for mean IoU >= 0.5 on the shapes scenes in about
+# a minute on 2 CPU cores for the two default modes (bench/retrain_defaults.py).
+RETRAIN_DEFAULTS = {"scenes": 1000, "epochs": 5, "modes": ("nearest", "max")}
+
 # Generated data sets by name: "shapes" (the default data) or "fashion" (composites).
 DATASETS = {"shapes": data.make_shapes_segmentation, "fashion": data.make_fashion_composites}
 
@@ -154,6 +158,13 @@ def compare_modes(
         models[mode] = model
         rows[mode] = model_row(model, history, test)
     return models, rows
+
+
+def majority_row(train: data.SegmentationDataset, test: data.SegmentationDataset) -> dict:
+    """The scores of labelling every test pixel with the training pixels' most common
+    class (background, mostly): the floor a trained segmenter must rise above."""
+    majority = int(np.argmax(np.bincount(train.masks.ravel(), minlength=train.num_classes)))
+    return evaluate(test.masks, np.full_like(test.masks, majority), test.num_classes)
 
 
 def model_row(model: keras.Model, history: dict, test: data.SegmentationDataset) -> dict:

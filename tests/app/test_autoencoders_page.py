@@ -107,7 +107,14 @@ def test_linear_tab_angles_and_retraining(page):
     at.number_input(key="linear_epochs").set_value(1)
     at.button(key="linear_train").click().run()
     assert not at.exception
-    assert any("Test MSE" in s.value for s in at.success)
+    # The retrained model is shown beside its references on the same 2,000 test images.
+    (scores,) = [f.value for f in at.dataframe if "x PCA" in f.columns]
+    assert list(scores["model"]) == ["retrained here", "mean image", "PCA k=10", "shipped model"]
+    test = data.fashion_mnist("test").images[:2000]
+    pca_row = scores.set_index("model").loc["PCA k=10"]
+    assert pca_row["test MSE"] == pytest.approx(ae.mse(test, pca.reconstruct(test, 10)), rel=1e-4)
+    assert pca_row["x PCA"] == pytest.approx(1.0)
+    assert any("Retrained (1,000 images, 1 epochs)" in m.value for m in at.markdown)
     assert {"linear_model", "linear_csv"} <= keys(at, "download_button")
     at.run()  # the retrained model stays until the settings change
     assert "linear_model" in keys(at, "download_button")
@@ -134,7 +141,8 @@ def test_deep_and_denoising_tabs(page):
     at.number_input(key="conv_epochs").set_value(1)
     at.button(key="conv_train").click().run()
     assert not at.exception
-    assert any("Test MSE" in s.value for s in at.success)
+    (scores,) = [f.value for f in at.dataframe if "x PCA" in f.columns]
+    assert list(scores["model"]) == ["retrained here", "mean image", "PCA k=64", "shipped model"]
 
     open_tab(at, "Denoising")
     at.radio(key="noise_kind").set_value("gaussian")

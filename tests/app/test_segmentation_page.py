@@ -116,12 +116,20 @@ def test_retrain_with_a_tiny_configuration():
     at.button(key="seg_train").click().run()
     assert not at.exception, [e.value for e in at.exception]
     table = at.dataframe[-1].value
-    assert list(table["unpooling"]) == ["max"]
+    # The retrained model, then its references on the same 64 test scenes.
+    rows = ["max", "reference: all 'background'", "reference: shipped max"]
+    assert list(table["unpooling"]) == rows
     assert 0 <= table["mean IoU"][0] <= 1
+    test = seg.make_dataset("shapes", 64, 10_000)
+    everything_background = seg.evaluate(test.masks, np.zeros_like(test.masks), 4)
+    assert table["mean IoU"][1] == pytest.approx(everything_background["mean_iou"], abs=1e-3)
+    shipped = seg.predict_classes(seg.pretrained("max"), test.images)
+    expected = seg.evaluate(test.masks, shipped, 4)["mean_iou"]
+    assert table["mean IoU"][2] == pytest.approx(expected, abs=1e-3)
     assert {"seg_csv_retrained", "seg_model_max"} <= download_keys(at)
 
     at.run()  # another rerun (a download click reruns nothing, a widget does): still there
-    assert list(at.dataframe[-1].value["unpooling"]) == ["max"]
+    assert list(at.dataframe[-1].value["unpooling"]) == rows
     assert "seg_model_max" in download_keys(at)
     at.number_input(key="seg_epochs").set_value(2).run()  # a new configuration: gone
     assert "seg_model_max" not in download_keys(at)

@@ -246,3 +246,66 @@ def test_shipped_best_mode_reaches_080_mean_iou_on_held_out_scenes():
     test = seg.shipped_test_set(count=200)
     predicted = seg.predict_classes(seg.pretrained(best), test.images)
     assert seg.mean_iou(test.masks, predicted, test.num_classes) >= 0.80
+
+
+def test_majority_row_scores_labelling_everything_with_the_commonest_class(scenes):
+    row = seg.majority_row(scenes, scenes)
+    expected = seg.evaluate(scenes.masks, np.zeros_like(scenes.masks), scenes.num_classes)
+    assert row == expected  # background is the commonest class of the shapes scenes
+    assert row["iou_per_class"][1:] == [0.0, 0.0, 0.0]
+
+
+def test_measure_modes_times_every_mode_in_one_run():
+    seen = []
+    timing = seg.measure_modes(["none", "max"], 160, rounds=2, progress=lambda f, m: seen.append(f))
+    assert list(timing["modes"]) == ["none", "max"] and timing["rounds"] == 2
+    rows = timing["modes"].values()
+    assert min(r["epoch_ratio"] for r in rows) == 1.0
+    assert min(r["inference_ratio"] for r in rows) == 1.0
+    assert all(r["seconds_per_epoch"] > 0 and r["inference_ms_per_image"] > 0 for r in rows)
+    assert {"processor", "cpu_count", "backend", "load_average_1min"} <= set(timing["machine"])
+    assert seen == [0.5, 1.0]
+
+
+def test_remeasure_writes_the_timing_that_the_shipped_rows_show(tmp_path, monkeypatch):
+    from mml7 import cli, shipped
+    from mml7.segmentation import weights
+
+    record = {"config": weights._config(0, True), "modes": {"none": {"mean_iou": 0.5}}}
+    shipped.write_summary("segmentation", record, tmp_path)
+    monkeypatch.setattr(seg.timing, "measure_modes", fake := _fake_timing())
+    assert cli.main(["measure", "segmentation", "--out", str(tmp_path), "--rounds", "1"]) == 0
+    written = seg.shipped_summary(tmp_path)
+    assert written["timing"] == fake.result and written["modes"] == record["modes"]
+    rows = seg.shipped_rows(written)
+    assert rows["none"] == {
+        "mean_iou": 0.5,
+        "seconds_per_epoch": 2.0,
+        "inference_ms_per_image": 3.0,
+    }
+
+
+def _fake_timing():
+    def fake(modes, *args):
+        fake.result = {
+            "machine": {
+                "processor": "x",
+                "cpu_count": 2,
+                "backend": "b",
+                "load_average_1min": 0,
+                "measured_at": "now",
+            },
+            "rounds": 1,
+            "modes": {
+                m: {
+                    "seconds_per_epoch": 2.0,
+                    "inference_ms_per_image": 3.0,
+                    "epoch_ratio": 1.0,
+                    "inference_ratio": 1.0,
+                }
+                for m in modes
+            },
+        }
+        return fake.result
+
+    return fake

@@ -115,6 +115,23 @@ def training_note(summary: dict) -> str:
     )
 
 
+def training_budget(config: dict) -> str:
+    """How the shipped models were trained and chosen, from their record's config."""
+    text = (
+        f"Shipped models: every mode trained {config['epochs']} epochs on "
+        f"{config['train_images']:,} generated {config['image_size']} px scenes"
+    )
+    if "validation_images" in config:
+        text += (
+            f", keeping the epoch best on {config['validation_images']} validation scenes; "
+            f"seeds {', '.join(map(str, config['seeds']))} (the first is shipped)"
+        )
+    return text + (
+        f". Scored on {config['test_images']} held-out scenes. Same encoder for all four "
+        "encoder-decoders; only the way back up differs."
+    )
+
+
 def steps_takeaway(steps: dict) -> str:
     """The step-by-step tab's measured line, from the current 4x4 example."""
     size, pooled = steps["input"].size, steps["pooled"].size
@@ -134,6 +151,35 @@ def shipped_takeaway(rows: dict) -> str:
         naive = rows["none"]["mean_iou"]
         line += f", {rows[best]['mean_iou'] / naive:.1f}x the naive stack's {naive:.3f}"
     return line
+
+
+def boundary_verdict(rows: dict) -> str | None:
+    """Whether max unpooling's edges beat nearest's on the shipped scenes, by boundary F1
+    at 1 px over the record's seeds: an advantage counts only beyond twice the spread of
+    the difference (the seeds' standard deviations combined). None without seed scores."""
+    key = "boundary_f1_1px"
+    if not all(f"{key}_mean" in rows.get(mode, {}) for mode in ("max", "nearest")):
+        return None
+    best, near = rows["max"], rows["nearest"]
+    difference = best[f"{key}_mean"] - near[f"{key}_mean"]
+    spread = float(np.hypot(best[f"{key}_std"], near[f"{key}_std"]))
+    figures_text = (
+        f"boundary F1 at 1 px, max {best[f'{key}_mean']:.3f} vs nearest "
+        f"{near[f'{key}_mean']:.3f} over {len(best[f'{key}_seeds'])} seeds (difference "
+        f"{difference:+.3f}, spread ±{spread:.3f})"
+    )
+    if difference > 2 * spread:
+        return (
+            f"**Max unpooling draws sharper edges than nearest on these scenes**: {figures_text}."
+        )
+    if difference < -2 * spread:
+        return (
+            f"**Nearest draws sharper edges than max unpooling on these scenes**: {figures_text}."
+        )
+    return (
+        "**Max unpooling shows no boundary advantage over nearest on these scenes**: "
+        f"{figures_text}; the difference is within what another seed changes."
+    )
 
 
 def shares(mask: np.ndarray, class_names) -> dict[str, float]:

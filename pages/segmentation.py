@@ -109,13 +109,7 @@ def compare_tab():
             "+ unpooling",
             parts.shipped_takeaway(rows),
         )
-        config = cached.summary()["config"]
-        st.markdown(
-            f"Shipped models, each trained {config['epochs']} epochs on "
-            f"{config['train_images']:,} generated {config['image_size']} px scenes; scored on "
-            f"{config['test_images']} held-out scenes. Same encoder for all four "
-            "encoder-decoders; only the way back up differs."
-        )
+        st.markdown(parts.training_budget(cached.summary()["config"]))
         scenes = cached.test_scenes(4)
         try:
             predictions = {m: cached.predictions(m, 4) for m in rows}
@@ -125,6 +119,8 @@ def compare_tab():
             parts.show_results(
                 rows, scenes.images, scenes.masks, predictions, scenes.class_names, "shipped"
             )
+        if (verdict := parts.boundary_verdict(rows)) is not None:
+            st.markdown(verdict)
         parts.timing_section()
     retrain()
 

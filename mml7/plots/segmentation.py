@@ -217,14 +217,32 @@ TABLE_COLUMNS = {
     "mean_iou": ("mean IoU", 3),
     "boundary_f1": ("boundary F1", 3),
 }
+# key of a per-seed score -> the label of its "mean +- standard deviation" column.
+SEED_COLUMNS = {
+    "mean_iou": "mean IoU over seeds",
+    "boundary_f1": "boundary F1 (2 px) over seeds",
+    "boundary_f1_1px": "boundary F1 (1 px) over seeds",
+}
 
 
 def comparison_table(rows: dict[str, dict]) -> dict[str, list]:
-    """SegNet Table 1 style: one row per mode, columns in ``TABLE_COLUMNS`` order, rounded."""
+    """SegNet Table 1 style: one row per mode, columns in ``TABLE_COLUMNS`` order, rounded;
+    where the rows have scores over several seeds, "mean ± std (seeds)" columns follow."""
     table = {"unpooling": list(rows)}
     for key, (label, decimals) in TABLE_COLUMNS.items():
         values = [rows[mode].get(key) for mode in rows]
         table[label] = [None if v is None else round(float(v), decimals) for v in values]
         if decimals == 0:
             table[label] = [None if v is None else int(v) for v in table[label]]
+    if any(f"{key}_mean" in row for row in rows.values() for key in SEED_COLUMNS):
+        for key, label in SEED_COLUMNS.items():
+            table[label] = [_mean_and_spread(row, key) for row in rows.values()]
     return table
+
+
+def _mean_and_spread(row: dict, key: str) -> str | None:
+    """ "0.883 +- 0.004 (3)": mean, standard deviation and number of seeds of a score."""
+    if f"{key}_mean" not in row:
+        return None
+    seeds = len(row.get(f"{key}_seeds", []))
+    return f"{row[f'{key}_mean']:.3f} ± {row[f'{key}_std']:.3f} ({seeds})"

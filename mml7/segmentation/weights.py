@@ -11,11 +11,20 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from mml7 import data, shipped
 from mml7.progress import Progress, report, step
-from mml7.segmentation.models import BOTTLENECK_CONVS, WIDTHS, build_segmenter, check_mode
-from mml7.segmentation.training import model_row, train_segmenter
+from mml7.segmentation.metrics import boundary_f1
+from mml7.segmentation.models import (
+    BN_MOMENTUM,
+    BOTTLENECK_CONVS,
+    WIDTHS,
+    build_segmenter,
+    check_mode,
+    predict_classes,
+)
+from mml7.segmentation.training import keep_best_on_validation, model_row, train_segmenter
 
 FAMILY = "segmentation"
 TRAIN_COMMAND = shipped.train_command(FAMILY)
@@ -60,67 +69,127 @@ def shipped_test_set(seed: int = 0, count: int = 500) -> data.SegmentationDatase
     return data.make_shapes_segmentation(count, 64, seed=10_000 + seed)
 
 
+def validation_set(seed: int = 0, count: int = 500) -> data.SegmentationDataset:
+    """The scenes a checkpoint is chosen on: neither training nor test scenes."""
+    return data.make_shapes_segmentation(count, 64, seed=20_000 + seed)
+
+
 def _config(seed: int, quick: bool) -> dict:
     return {
         "seed": seed,
+        # Seeds of the initial weights and batch order; every seed sees the same scenes.
+        # The first one's models are shipped, the others measure the spread.
+        "seeds": [seed] if quick else [seed, seed + 1, seed + 2],
         "quick": quick,
-        "train_images": 64 if quick else 2400,
+        "train_images": 64 if quick else 6000,
+        "validation_images": 32 if quick else 500,
         "test_images": 32 if quick else 500,
-        "epochs": 1 if quick else 6,
+        "epochs": 1 if quick else EPOCHS,
         "batch_size": 16,
+        "learning_rate": 3e-3,
         "image_size": 64,
         "widths": list(WIDTHS),
         "bottleneck_convs": BOTTLENECK_CONVS,
+        "bn_momentum": BN_MOMENTUM,
     }
 
 
-def train_shipped(out_dir, seed: int = 0, quick: bool = False, progress: Progress | None = None):
-    """Train every mode on the shapes scenes and save ``segmentation_<mode>.weights.h5``.
+# The one training budget of every mode and seed (Adam, cosine-decayed over the budget);
+# within it, each run keeps the epoch with the best validation mean IoU.
+EPOCHS = 24
 
-    2,400 training scenes (seed ``seed``), 500 held-out scenes (seed ``10000 + seed``),
-    64 x 64 px, 6 epochs of batches of 16 each. Modes are trained in ``TRAIN_ORDER``.
-    ``quick``: 64 scenes, 1 epoch, to check the pipeline. A mode whose weights and row
-    already exist for the same configuration is skipped, so an interrupted run resumes.
-    Writes ``segmentation.json`` - the config, every mode's measured row (with the wall
-    seconds it took), their total wall seconds and ``shipped.environment()`` - after each
-    mode, and returns it.
+
+def train_shipped(out_dir, seed: int = 0, quick: bool = False, progress: Progress | None = None):
+    """Train every mode with every seed of the config on the shapes scenes; save the first
+    seed's models as ``segmentation_<mode>.weights.h5``.
+
+    6,000 training scenes (seed ``seed``), 500 validation scenes (``validation_set``),
+    500 held-out test scenes (``shipped_test_set``), 64 x 64 px; ``EPOCHS`` epochs of
+    batches of 16 for every mode and seed, keeping the epoch best on validation.
+    ``quick``: 64 scenes, one seed, 1 epoch, to check the pipeline. A run (mode, seed)
+    already in a record of the same configuration is kept, so an interrupted run resumes.
+
+    Writes ``segmentation.json`` after each run and returns it: the config, per mode the
+    first seed's full row (``model_row``), every seed's test scores, validation curve and
+    chosen epoch, and the mean and standard deviation over seeds of mean IoU and boundary
+    F1 (2 px and 1 px), with ``shipped.environment()`` and the wall seconds.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = _config(seed, quick)
     previous = shipped_summary(out_dir)
-    summary = {"config": config, "modes": {}}
+    summary = {"config": config, "modes": {}, "runs": {}}
     if previous.get("config") == config:
-        summary["modes"] = dict(previous.get("modes", {}))
+        summary["runs"] = dict(previous.get("runs", {}))
     summary["environment"] = shipped.environment()
-    train = data.make_shapes_segmentation(config["train_images"], 64, seed)
-    test = shipped_test_set(seed, config["test_images"])
-    for index, mode in enumerate(TRAIN_ORDER):
-        if mode in summary["modes"] and weights_path(mode, out_dir).exists():
+    scenes = {
+        "train": data.make_shapes_segmentation(config["train_images"], 64, seed),
+        "validation": validation_set(seed, config["validation_images"]),
+        "test": shipped_test_set(seed, config["test_images"]),
+    }
+    jobs = [(run_seed, mode) for run_seed in config["seeds"] for mode in TRAIN_ORDER]
+    for index, (run_seed, mode) in enumerate(jobs):
+        key = f"{mode}/{run_seed}"
+        shipped_run = run_seed == seed
+        if key in summary["runs"] and (not shipped_run or weights_path(mode, out_dir).exists()):
             continue
-        started = time.perf_counter()
-        model = build_segmenter((64, 64, 3), train.num_classes, mode, WIDTHS)
-        history = train_segmenter(
-            model,
-            train.images,
-            train.masks,
-            config["epochs"],
-            batch_size=config["batch_size"],
-            seed=seed,
-            progress=step(progress, index, len(TRAIN_ORDER), f"{mode}: "),
-        )
-        shipped.save_weights(model, weights_path(mode, out_dir))
-        row = model_row(model, history, test)
-        row["wall_seconds"] = time.perf_counter() - started
-        summary["modes"][mode] = row
+        part = step(progress, index, len(jobs), f"{mode}, seed {run_seed}: ")
+        model, row = _train_run(mode, run_seed, config, scenes, part)
+        if shipped_run:
+            shipped.save_weights(model, weights_path(mode, out_dir))
+        summary["runs"][key] = row
         _write(summary, out_dir)
-        report(
-            progress,
-            (index + 1) / len(TRAIN_ORDER),
-            f"{mode}: mean IoU {row['mean_iou']:.3f}, pixel accuracy {row['pixel_accuracy']:.3f}",
-        )
+        report(progress, (index + 1) / len(jobs), f"{key}: mean IoU {row['mean_iou']:.3f}")
     _write(summary, out_dir)
     return summary
+
+
+def _train_run(mode: str, run_seed: int, config: dict, scenes: dict, progress) -> tuple:
+    """One (mode, seed) run: train, keep the best epoch on validation, score on test."""
+    started = time.perf_counter()
+    keras.utils.set_random_seed(run_seed)
+    model = build_segmenter((64, 64, 3), scenes["train"].num_classes, mode, WIDTHS)
+    best = keep_best_on_validation(model, scenes["validation"])
+    history = train_segmenter(
+        model,
+        scenes["train"].images,
+        scenes["train"].masks,
+        config["epochs"],
+        batch_size=config["batch_size"],
+        learning_rate=config["learning_rate"],
+        seed=run_seed,
+        progress=progress,
+        callbacks=[best],
+    )
+    row = model_row(model, history, scenes["test"])
+    predicted = predict_classes(model, scenes["test"].images)
+    row["boundary_f1_1px"] = boundary_f1(scenes["test"].masks, predicted, tolerance=1)
+    row |= {"validation_mean_iou": best.curve, "best_epoch": best.best_epoch}
+    row["wall_seconds"] = time.perf_counter() - started
+    return model, row
+
+
+def _modes(summary: dict) -> dict:
+    """Per mode: the first seed's row, every seed's scores, their means and spreads."""
+    config, runs = summary["config"], summary["runs"]
+    modes = {}
+    for mode in TRAIN_ORDER:
+        seeds = {s: runs[f"{mode}/{s}"] for s in config["seeds"] if f"{mode}/{s}" in runs}
+        if config["seed"] not in seeds:
+            continue
+        row = dict(seeds[config["seed"]])
+        row["seeds"] = sorted(seeds)
+        for metric in SEED_METRICS:
+            values = [seeds[s][metric] for s in sorted(seeds)]
+            row[f"{metric}_seeds"] = values
+            row[f"{metric}_mean"] = float(np.mean(values))
+            row[f"{metric}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        modes[mode] = row
+    return modes
+
+
+# The scores given per seed, with their mean and standard deviation over seeds.
+SEED_METRICS = ("mean_iou", "boundary_f1", "boundary_f1_1px")
 
 
 def remeasure(
@@ -158,6 +227,7 @@ TIMED = ("seconds_per_epoch", "inference_ms_per_image")
 
 
 def _write(summary: dict, out_dir: Path) -> None:
-    rows = summary["modes"].values()
-    summary["wall_seconds"] = sum(row.get("wall_seconds", 0.0) for row in rows)
+    summary["modes"] = _modes(summary)
+    runs = summary["runs"].values()
+    summary["wall_seconds"] = sum(run.get("wall_seconds", 0.0) for run in runs)
     shipped.write_summary(FAMILY, summary, out_dir)

@@ -57,4 +57,9 @@ def test_comparison_table_and_colours():
     assert table["unpooling"] == ["max"] and table["parameters"] == [10]
     assert table["mean IoU"] == [0.812] and table["s/epoch"] == [3.2]
     assert table["pixel acc."] == [None]
+    assert "mean IoU over seeds" not in table  # one seed: no spread columns
+    rows["max"] |= {"mean_iou_mean": 0.8812, "mean_iou_std": 0.0043, "mean_iou_seeds": [1, 2, 3]}
+    rows["none"] = {"mean_iou": 0.4}
+    table = figures.comparison_table(rows)
+    assert table["mean IoU over seeds"] == ["0.881 ± 0.004 (3)", None]
     assert figures.colourise(np.array([[0, 1]])).shape == (1, 2, 3)

@@ -153,8 +153,29 @@ def denoising_lesson(noise: str, amount: float, noisy_db: float, denoised_db: fl
 
 def robustness(count: int, stddevs: tuple) -> None:
     if (table := attempt(cached.denoising_robustness, count, stddevs)) is not None:
+        st.markdown(robustness_summary(table))
         st.plotly_chart(figures.robustness_figure(table, count))
         downloads.csv_button("Robustness table (CSV)", table, "denoising_robustness", "noise_csv")
+
+
+def robustness_summary(table: dict) -> str:
+    """What training at one noise level does at the others, in a sentence per model:
+    where its PSNR gain over the noisy input peaks, and where it turns into a loss."""
+    stddevs, noisy = table["noise stddev"], table["noisy input"]
+    lines = []
+    for name in [key for key in table if key not in ("noise stddev", "noisy input")]:
+        gains = [out - inp for out, inp in zip(table[name], noisy, strict=True)]
+        best = max(range(len(gains)), key=gains.__getitem__)
+        text = f"- **{name}**: gains most at sigma {stddevs[best]:g} ({gains[best]:+.1f} dB)"
+        losses = [(s, g) for s, g in zip(stddevs, gains, strict=True) if g < 0]
+        if losses:
+            where = ", ".join(f"sigma {s:g} ({g:+.1f} dB)" for s, g in losses)
+            text += f"; makes images WORSE than the noisy input at {where}"
+        else:
+            worst = min(range(len(gains)), key=gains.__getitem__)
+            text += f"; helps at every level shown, least at sigma {stddevs[worst]:g}"
+        lines.append(text)
+    return "PSNR gain over the noisy input, per model:\n" + "\n".join(lines)
 
 
 def latent_lesson(kind: str, code_size: int, count: int) -> None:

@@ -152,6 +152,20 @@ def test_deep_and_denoising_tabs(page):
     assert denoised > noisy + 3
     assert any(f"{denoised - noisy:+.1f} dB" in text for text in lessons(at))
     assert "noise_csv" in keys(at, "download_button")
+    # The robustness curve in words: each model's best noise level, measured here.
+    (summary,) = [m.value for m in at.markdown if "PSNR gain over the noisy input" in m.value]
+    table = ae.denoising_robustness(
+        {f"trained at {s}": ae.pretrained("denoising", 64, s) for s in ae.SHIPPED_NOISE_STDDEVS},
+        data.fashion_mnist("test").images[:1000],
+        (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6),
+    )
+    for sigma in ae.SHIPPED_NOISE_STDDEVS:
+        gains = np.subtract(table[f"trained at {sigma}"], table["noisy input"])
+        best = table["noise stddev"][int(np.argmax(gains))]
+        assert (
+            f"**trained at {sigma}**: gains most at sigma {best:g} ({gains.max():+.1f} dB)"
+            in summary
+        )
     for kind in ("salt-and-pepper", "random-mask"):
         at.radio(key="noise_kind").set_value(kind)
         at.radio(key="noise_model").set_value(0.5).run()

@@ -197,8 +197,39 @@ def morph_images_and_model():
         loaded = shipped("conv", k)
         return None if loaded is None else (loaded[0].images, loaded[1])
     images = cached.lfw_faces_28()[:100]  # the first 100 crops are faces
+    record = cached.faces_record()
+    if "held_out_mse" not in record:
+        model = attempt(cached.faces_autoencoder)
+        return None if model is None else (images, model)
+    conv, pca = record["held_out_mse"], record["pca_held_out_mse"]
+    st.markdown(faces_verdict(record))
+    codes = ["PCA", "conv autoencoder"] if pca <= conv else ["conv autoencoder", "PCA"]
+    chosen = st.radio("codes", codes, horizontal=True, key="morph_faces_codes")
+    if chosen == "PCA":
+        return images, cached.faces_pca_codes()
     model = attempt(cached.faces_autoencoder)
     return None if model is None else (images, model)
+
+
+def faces_verdict(record: dict) -> str:
+    """The faces model beside PCA and the mean image on the held-out crops, and what the
+    morph therefore uses by default."""
+    conv, pca, mean = (
+        record[key] for key in ("held_out_mse", "pca_held_out_mse", "mean_image_held_out_mse")
+    )
+    k = record["code_size"]
+    text = (
+        f"On {record['held_out_images']} held-out face crops, MSE: conv autoencoder "
+        f"(code {k}, {record['train_images']} training crops, {record['epochs']} epochs) "
+        f"{conv:.4f}, PCA at k = {k} {pca:.4f}, the mean image {mean:.4f}. "
+    )
+    if pca <= conv:
+        return text + (
+            f"**{record['train_images']} small crops cannot train a conv autoencoder that "
+            "beats PCA**: it memorises its training faces and blurs new ones. The morph "
+            "therefore uses PCA's codes (the best linear autoencoder) by default."
+        )
+    return text + "The conv autoencoder beats PCA here, so the morph uses its codes."
 
 
 def morph_lesson(strip) -> None:

@@ -32,6 +32,23 @@ def lfw_faces_28():
     return autoencoders.lfw_faces_28()
 
 
+@st.cache_data(max_entries=1, show_spinner=False)
+def faces_pca_codes():
+    """PCA of the faces model's training crops at its code size (``PCACodes``)."""
+    from mml7 import autoencoders
+
+    train, _ = autoencoders.faces_split(faces_record().get("split_seed", 0))
+    pca = autoencoders.fit_pca(lfw_faces_28()[train], autoencoders.FACES_CODE_SIZE)
+    return autoencoders.PCACodes(pca, autoencoders.FACES_CODE_SIZE)
+
+
+def faces_record() -> dict:
+    """The faces model's training record (held-out MSEs beside PCA's), or {}."""
+    from mml7 import autoencoders
+
+    return summary().get("models", {}).get(autoencoders.FACES_FILE, {})
+
+
 @st.cache_data(max_entries=1, show_spinner="Fitting PCA to the 60,000 training images...")
 def fashion_pca(max_k: int = 64):
     from mml7 import autoencoders

@@ -37,7 +37,7 @@ from mml7.autoencoders.models import (
     build_linear_autoencoder,
 )
 from mml7.autoencoders.noise import NOISE_KINDS, add_noise, denoising_robustness
-from mml7.autoencoders.pca import PCA, fit_pca, mse, principal_angles_to_pca, psnr
+from mml7.autoencoders.pca import PCA, PCACodes, fit_pca, mse, principal_angles_to_pca, psnr
 from mml7.autoencoders.training import (
     RETRAIN_DEFAULTS,
     download_contract,
@@ -76,6 +76,7 @@ __all__ = [
     "LEARNING_RATES",
     "NOISE_KINDS",
     "PCA",
+    "PCACodes",
     "PROJECTIONS",
     "RETRAIN_DEFAULTS",
     "SHIPPED_CODE_SIZES",

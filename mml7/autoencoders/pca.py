@@ -55,6 +55,32 @@ def fit_pca(images: np.ndarray, max_k: int = 64) -> PCA:
     return PCA(mean, vectors[:, order].T.copy(), values[order], tuple(images.shape[1:]))
 
 
+@dataclass(frozen=True)
+class PCACodes:
+    """PCA at a fixed k behind an autoencoder's ``encode`` / ``decode`` / ``reconstruct``:
+    the codes of the best linear autoencoder with ``code_size`` units, so tools written for
+    codes (``morph``) work on them too. Where too few images train a deep model (the 160
+    face crops), these are the codes that can be learned.
+
+    >>> pca = fit_pca(np.eye(4).reshape(4, 2, 2, 1), max_k=2)
+    >>> PCACodes(pca, 2).encode(np.zeros((3, 2, 2, 1))).shape
+    (3, 2)
+    """
+
+    pca: PCA
+    code_size: int
+    kind: str = "pca"
+
+    def encode(self, images: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        return self.pca.encode(images, self.code_size).astype(np.float32)
+
+    def decode(self, codes: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        return self.pca.decode(np.asarray(codes, np.float64))
+
+    def reconstruct(self, images: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        return self.decode(self.encode(images))
+
+
 def mse(images: np.ndarray, reconstructions: np.ndarray) -> float:
     """Mean squared error over all pixels of all images."""
     difference = np.asarray(images, np.float64) - np.asarray(reconstructions, np.float64)

@@ -193,6 +193,16 @@ def test_latent_space_and_morphing_controls(page):
     at.radio(key="morph_source").set_value("LFW faces").run()
     assert not at.exception
     assert at.number_input(key="morph_a").max == 99  # the 100 faces
+    # The faces model is read against PCA on held-out crops; the better one morphs first.
+    record = ae.shipped_summary()["models"][ae.FACES_FILE]
+    (verdict,) = [m.value for m in at.markdown if "held-out face crops" in m.value]
+    assert f"PCA at k = 16 {record['pca_held_out_mse']:.4f}" in verdict
+    pca_first = record["pca_held_out_mse"] <= record["held_out_mse"]
+    assert at.radio(key="morph_faces_codes").value == ("PCA" if pca_first else "conv autoencoder")
+    for codes in ("PCA", "conv autoencoder"):
+        at.radio(key="morph_faces_codes").set_value(codes).run()
+        assert not at.exception
+        assert any("over 6 steps" in text for text in lessons(at))
 
 
 def test_latent_scatter_html_has_hover_images(fashion_available):

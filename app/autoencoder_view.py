@@ -121,7 +121,8 @@ def show_retrained(settings: tuple) -> None:
     pca = references[f"PCA k={code_size}"]
     verdict = "beats" if mse < pca else "does not beat"
     st.markdown(
-        f"**Retrained ({count:,} images, {epochs} epochs): test MSE {mse:.5f}**, "
+        f"**Retrained ({count:,} images, {epochs} epoch{'s' * (epochs != 1)}): test MSE "
+        f"{mse:.5f}**, "
         f"{mse / pca:.2f}x PCA's at k = {code_size}: it {verdict} PCA. The references, "
         f"on the same {TEST_COUNT:,} test images:"
     )

@@ -1,8 +1,8 @@
 """Peak memory and time of the served app while five sessions press a train button at once.
 
 Serves the app with ``MML7_TRAINING_SLOTS`` set, opens five browser sessions, presses each
-one's retrain button (segmentation at its default configuration, or an autoencoder with
-1,000 images; tests/helpers/training_sessions.py) one right after the other and
+one's retrain button (segmentation or an autoencoder, at its default configuration;
+tests/helpers/training_sessions.py) one right after the other and
 watches until every session shows its result. Reports the server's peak resident memory
 (Linux VmHWM) before and after the trainings, the seconds until all finished, and whether
 sessions were seen waiting. Target: peak <= 1.5 GB and every session finished.

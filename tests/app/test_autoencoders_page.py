@@ -114,7 +114,7 @@ def test_linear_tab_angles_and_retraining(page):
     pca_row = scores.set_index("model").loc["PCA k=10"]
     assert pca_row["test MSE"] == pytest.approx(ae.mse(test, pca.reconstruct(test, 10)), rel=1e-4)
     assert pca_row["x PCA"] == pytest.approx(1.0)
-    assert any("Retrained (1,000 images, 1 epochs)" in m.value for m in at.markdown)
+    assert any("Retrained (1,000 images, 1 epoch)" in m.value for m in at.markdown)
     assert {"linear_model", "linear_csv"} <= keys(at, "download_button")
     at.run()  # the retrained model stays until the settings change
     assert "linear_model" in keys(at, "download_button")

@@ -1,6 +1,6 @@
 """Several browser sessions press a train button at once: the autoencoder page's linear or
-convolutional retraining at its smallest setting (1,000 images, the default 2 epochs), or
-the segmentation page's retraining at its default one.
+convolutional retraining, or the segmentation page's, each at its default configuration
+(``mml7.autoencoders.RETRAIN_DEFAULTS``, ``mml7.segmentation.RETRAIN_DEFAULTS``).
 
 Shared by tests/browser/test_training_queue.py and bench/training_queue.py.
 """
@@ -32,16 +32,15 @@ JOBS = {
         "Linear AE = PCA",
         "Retrain a linear autoencoder",
         "linear_train",
-        "Test MSE (2,000 test images)",
+        "Retrained (",
     ),
     "conv": Job(
         "autoencoders",
         "Deep AE",
         "Retrain a conv autoencoder",
         "conv_train",
-        "Test MSE (2,000 test images)",
+        "Retrained (",
     ),
-    # The default configuration: 256 shapes scenes, nearest and max unpooling, 2 epochs.
     "segmentation": Job(
         "segmentation", "Train and compare", "Retrain here", "seg_train", "nearest model"
     ),

@@ -4,13 +4,21 @@ Keras has no max-unpooling layer (TensorFlow Addons had one and is end of life).
 stored the flat argmax index of each window and unpooled with a scatter, which is slower
 than nearest upsampling (forward + backward). Here the "indices" are a one-hot
 *mask* over the input's pixels instead: 1 at the remembered position of each window, 0
-elsewhere. Unpooling is then ``upsample_nearest(pooled) * mask`` - two dense element-wise
-operations, no scatter - and gives exactly the same tensor as argmax + scatter.
-Gradients reach only the remembered positions: multiplying by the constant mask zeroes
-the others, and the pooling's own gradient is ``upsample_nearest(gradient) * mask`` too
-(cheaper than max pooling's gradient, which searches every window again).
+elsewhere. Unpooling is then ``upsample_nearest(pooled) * mask`` - one dense element-wise
+product, no scatter - and gives exactly the same tensor as argmax + scatter.
+Gradients reach only the remembered positions: the pooling's gradient is
+``upsample_nearest(gradient) * mask`` (cheaper than max pooling's own gradient, which
+searches every window again), and the unpooling's gradient is the upstream gradient at
+the remembered position of each window.
+
+Only ``keras.ops``, so both layers train under any Keras backend (the tests run them
+under TensorFlow and JAX). The two gradients are ``ops.custom_gradient`` functions that
+take the mask as an argument (a gradient that closed over a tensor of the layer's own
+trace would leak it under JAX). Both work on a free reshape of the image into windows,
+``(batch, rows / p, p, cols / q, q, channels)``, over which a pooled tensor broadcasts
+without being copied.
 ``bench/unpooling.py`` measures the forward + backward time against max pooling +
-nearest upsampling and the scatter (figures in bench/RESULTS.md).
+nearest upsampling (and, under TensorFlow, the scatter); figures in bench/RESULTS.md.
 
 Ties (a window with its maximum twice, e.g. a flat region or ReLU zeros) are resolved like
 ``argmax``: the first position in row-major order is remembered, so every window has
@@ -39,9 +47,54 @@ def _pool_pair(pool_size) -> tuple[int, int]:
     return pair
 
 
-def _upsample_nearest(x, pool_size: tuple[int, int]):
-    """Each pixel repeated into a pool_size block (what ``UpSampling2D`` "nearest" does)."""
-    return ops.repeat(ops.repeat(x, pool_size[0], axis=1), pool_size[1], axis=2)
+def _windows(x, pool_size: tuple[int, int]):
+    """(batch, r * p, c * q, channels) -> (batch, r, p, c, q, channels): the pool
+    windows, a reshape that copies nothing."""
+    batch, height, width, channels = ops.shape(x)
+    rows, cols = pool_size
+    return ops.reshape(x, (batch, height // rows, rows, width // cols, cols, channels))
+
+
+def _per_window(pooled):
+    """(batch, r, c, channels) -> (batch, r, 1, c, 1, channels), which broadcasts over
+    the windows of ``_windows``: nearest upsampling without a copy."""
+    batch, rows, cols, channels = ops.shape(pooled)
+    return ops.reshape(pooled, (batch, rows, 1, cols, 1, channels))
+
+
+@ops.custom_gradient
+def _maxima_with_mask_gradient(inputs, maxima, mask):
+    """``maxima``, with the gradient ``upsample_nearest(upstream) * mask`` for ``inputs``.
+
+    inputs: (batch, r * p, c * q, channels); maxima: (batch, r, c, channels); mask: the
+    one-hot mask in windows, (batch, r, p, c, q, channels). ``maxima`` and ``mask`` get
+    no gradient.
+    """
+
+    def gradient(*args, upstream=None):
+        if upstream is None:  # TensorFlow and JAX pass it positionally, PyTorch by name
+            (upstream,) = args
+        return ops.reshape(_per_window(upstream) * mask, ops.shape(inputs)), None, None
+
+    return maxima, gradient
+
+
+@ops.custom_gradient
+def _unpool_with_mask(values, mask):
+    """``upsample_nearest(values) * mask`` (mask in windows, as above); the gradient of
+    ``values`` is the upstream gradient at the remembered position of each window."""
+
+    def gradient(*args, upstream=None):
+        if upstream is None:
+            (upstream,) = args
+        remembered = ops.reshape(upstream, ops.shape(mask)) * mask
+        # One window axis at a time, rows first: TensorFlow sums two separate axes at
+        # once several times slower than one after the other.
+        return ops.sum(ops.sum(remembered, axis=2), axis=3), None
+
+    batch, rows, pool_rows, cols, pool_cols, channels = ops.shape(mask)
+    unpooled = _per_window(values) * mask
+    return ops.reshape(unpooled, (batch, rows * pool_rows, cols * pool_cols, channels)), gradient
 
 
 def _check_data_format(data_format: str | None) -> str:
@@ -89,43 +142,36 @@ class MaxPoolingWithArgmax2D(keras.layers.Layer):
         self.data_format = _check_data_format(data_format)
         rows, cols = self.pool_size
         # Tie-break scores: larger for earlier positions in row-major order, so the max
-        # score among the tied maxima picks the first one (as argmax would).
-        self._order = np.arange(rows * cols, 0, -1, dtype="float32").reshape(rows, cols)
+        # score among the tied maxima picks the first one (as argmax would). Shaped to
+        # broadcast over the windows of ``_windows``.
+        self._order = np.arange(rows * cols, 0, -1, dtype="float32").reshape(1, 1, rows, 1, cols, 1)
 
     def call(self, inputs):
         rows, cols = self.pool_size
         shape = ops.shape(inputs)
         height, width = (shape[1] // rows) * rows, (shape[2] // cols) * cols
-        inputs = inputs[:, :height, :width, :]  # floor, like "valid" pooling
+        static = isinstance(shape[1], int) and isinstance(shape[2], int)
+        if not static or (height, width) != (shape[1], shape[2]):  # a slice may copy
+            inputs = inputs[:, :height, :width, :]  # floor, like "valid" pooling
         maxima = ops.max_pool(inputs, self.pool_size, self.pool_size, padding="valid")
         mask = ops.stop_gradient(self._first_maximum_mask(inputs, maxima))
-
         # The gradient of the pooled values goes to the remembered positions, written out
         # instead of max pooling's own gradient: that one is slower (it searches each
         # window again) and its choice among tied maxima is backend-defined.
-        @ops.custom_gradient
-        def pool(x):
-            def gradient(*args, upstream=None):
-                if upstream is None:
-                    (upstream,) = args
-                return _upsample_nearest(upstream, self.pool_size) * mask
-
-            return ops.stop_gradient(maxima), gradient
-
-        return pool(inputs), mask
+        pooled = _maxima_with_mask_gradient(inputs, maxima, mask)
+        return pooled, ops.reshape(mask, ops.shape(inputs))
 
     def _first_maximum_mask(self, inputs, maxima):
-        """1 at the first position (row-major) of each window holding the window's max."""
-        rows, cols = self.pool_size
-        shape = ops.shape(inputs)
-        order = ops.tile(
-            ops.cast(self._order, inputs.dtype)[None, :, :, None],
-            (1, shape[1] // rows, shape[2] // cols, 1),
+        """1 at the first position (row-major) of each window holding the window's max, in
+        windows (batch, r, p, c, q, channels)."""
+        at_max = ops.equal(_windows(inputs, self.pool_size), _per_window(maxima))
+        score = ops.where(at_max, ops.cast(self._order, inputs.dtype), 0)
+        first = ops.max_pool(
+            ops.reshape(score, ops.shape(inputs)), self.pool_size, self.pool_size, "valid"
         )
-        at_max = ops.equal(inputs, _upsample_nearest(maxima, self.pool_size))
-        score = ops.where(at_max, order, ops.zeros_like(order))
-        first = ops.max_pool(score, self.pool_size, self.pool_size, padding="valid")
-        return ops.cast(ops.equal(score, _upsample_nearest(first, self.pool_size)), inputs.dtype)
+        # Scores are whole numbers, 0 off the maxima and distinct on them, so score // first
+        # is exactly 1 at the first maximum and 0 elsewhere (one operation, no cast).
+        return ops.floor_divide(score, _per_window(first))
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape
@@ -185,7 +231,8 @@ class MaxUnpooling2D(keras.layers.Layer):
                 "MaxUnpooling2D takes [values, mask], the mask from MaxPoolingWithArgmax2D"
             )
         values, mask = inputs
-        return _upsample_nearest(values, self.pool_size) * ops.cast(mask, values.dtype)
+        mask = _windows(ops.cast(mask, values.dtype), self.pool_size)
+        return _unpool_with_mask(values, mask)
 
     def compute_output_shape(self, input_shape):
         (batch, height, width, channels), _ = input_shape

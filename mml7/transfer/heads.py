@@ -4,7 +4,7 @@ A head is a small MLP on pooled features; a transfer model is a cut backbone, gl
 average pooling and a head. ``fit_head`` trains a head on cached (frozen) features with a
 training step traced once per head shape, so a new head costs a fraction of a second;
 ``fit_whole_model`` compiles and fits a whole transfer model on images (fine-tuning, or
-training from scratch) the Keras way.
+training from scratch) the Keras way. ``fit_head`` needs the TensorFlow backend.
 """
 
 from __future__ import annotations
@@ -145,7 +145,9 @@ class _HeadTrainer:
     back. The loop is the Keras guide's "training loop from scratch": mini-batches of a
     reshuffled order, ``training=True`` (dropout on), the mean loss and accuracy of the
     epoch weighted by batch size, as ``fit`` reports them. ``tf.function`` because Keras
-    has no backend-neutral way to trace a whole training loop.
+    has no backend-neutral way to trace a whole training loop: this trainer needs the
+    TensorFlow backend (the default), unlike ``fit_whole_model`` (plain ``compile`` and
+    ``fit``) and mml7's segmentation and autoencoder training (tested under JAX too).
     """
 
     def __init__(self, input_dim: int, num_classes: int, hidden_units: int, dropout: float):
@@ -259,6 +261,7 @@ def fit_head(
     callbacks: list | None = None,
 ):
     """A new MLP head (``build_head``) trained on frozen (cached) features; returns it.
+    TensorFlow backend only (the training loop is a ``tf.function``, see ``_HeadTrainer``).
 
     Adam at ``config.head_learning_rate``, ``config.head_epochs`` epochs of mini-batches
     of ``config.head_batch_size``; ``callbacks`` get Keras's ``on_epoch_end(epoch, logs)``

@@ -15,6 +15,7 @@ def tiny_images():
     return rng.random((6, 8, 8, 1)).astype(np.float32)
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize(("kind", "code_size"), [("linear", 3), ("conv", 2), ("denoising", 5)])
 def test_build_shapes_and_shared_layers(kind, code_size, tiny_images):
     model = ae.build_autoencoder(kind, code_size, input_shape=(8, 8, 1))
@@ -102,6 +103,7 @@ def test_noise_bad_arguments():
         ae.add_noise(np.zeros((1, 2, 2, 1)), "random-mask", 1.5)
 
 
+@pytest.mark.backends
 def test_clipped_gaussian_noise_layer_round_trip(tmp_path):
     import keras
 
@@ -168,6 +170,7 @@ def test_tsne_keeps_clusters_apart_and_reports_progress():
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 10
 
 
+@pytest.mark.backends
 def test_training_reports_progress_and_losses(tiny_images):
     model = ae.build_conv_autoencoder((8, 8, 1), 2)
     seen, logs_seen = [], []

@@ -17,6 +17,7 @@ def scenes():
     return data.make_shapes_segmentation(8, 32, seed=1)
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("mode", seg.UNPOOLING_MODES)
 def test_every_mode_builds_trains_a_step_and_keeps_the_size(mode, scenes):
     model = seg.build_segmenter((32, 32, 3), scenes.num_classes, mode, widths=(4, 8))
@@ -42,6 +43,7 @@ def test_shared_encoder_makes_the_comparison_fair():
     assert transposed.count_params() > counts["max"][1]  # the learnt unpooling filters
 
 
+@pytest.mark.backends
 def test_any_size_divisible_by_the_depth_and_bad_modes():
     model = seg.build_segmenter((None, None, 3), 3, "MAX", widths=(4, 8))
     assert model.predict(np.zeros((1, 24, 40, 3), "float32"), verbose=0).shape == (1, 24, 40, 3)

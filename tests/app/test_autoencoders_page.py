@@ -108,7 +108,7 @@ def test_linear_tab_angles_and_retraining(page):
     at.button(key="linear_train").click().run()
     assert not at.exception
     # The retrained model is shown beside its references on the same 2,000 test images.
-    (scores,) = [f.value for f in at.dataframe if "x PCA" in f.columns]
+    (scores,) = [f.value for f in at.dataframe if "x PCA" in f.value.columns]
     assert list(scores["model"]) == ["retrained here", "mean image", "PCA k=10", "shipped model"]
     test = data.fashion_mnist("test").images[:2000]
     pca_row = scores.set_index("model").loc["PCA k=10"]
@@ -141,7 +141,7 @@ def test_deep_and_denoising_tabs(page):
     at.number_input(key="conv_epochs").set_value(1)
     at.button(key="conv_train").click().run()
     assert not at.exception
-    (scores,) = [f.value for f in at.dataframe if "x PCA" in f.columns]
+    (scores,) = [f.value for f in at.dataframe if "x PCA" in f.value.columns]
     assert list(scores["model"]) == ["retrained here", "mean image", "PCA k=64", "shipped model"]
 
     open_tab(at, "Denoising")

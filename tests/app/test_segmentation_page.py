@@ -97,6 +97,23 @@ def test_compare_tab_shows_the_shipped_table_and_predictions():
     ratio = rows[best]["mean_iou"] / rows["none"]["mean_iou"]
     assert f"{best} unpooling, mean IoU {rows[best]['mean_iou']:.3f}, {ratio:.1f}x" in lesson(at)
     assert "seg_csv_shipped" in download_keys(at)
+    # Seed spreads and the boundary verdict appear once the record has several seeds.
+    several = all(len(row.get("mean_iou_seeds", [])) > 1 for row in rows.values())
+    assert ("mean IoU over seeds" in table.columns) == several
+    verdicts = [m.value for m in at.markdown if "boundary F1 at 1 px" in m.value]
+    assert len(verdicts) == several
+
+
+def test_remeasure_times_every_mode_together_here():
+    at = open_tab("Train and compare")
+    at.button(key="seg_remeasure").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (timing,) = [f.value for f in at.dataframe if "s/epoch x fastest" in f.value.columns]
+    assert list(timing["unpooling"]) == list(seg.shipped_summary()["modes"])
+    assert timing["s/epoch x fastest"].min() == 1.0 and timing["ms/image x fastest"].min() == 1.0
+    assert any(c.value.startswith("Measured here: every mode timed together") for c in at.caption)
+    at.run()  # the measurement stays on screen
+    assert any("s/epoch x fastest" in f.value.columns for f in at.dataframe)
 
 
 def download_keys(at) -> set[str]:

@@ -90,7 +90,8 @@ def serve(log_path: Path | None = None, env: dict | None = None, timeout: float 
 
 
 def wait_until_idle(page, timeout: float = 300.0, settle: float = 1.0) -> float:
-    """Wait until Streamlit has finished running the page's script; return seconds taken.
+    """Wait until Streamlit has finished running the page's script; return the seconds
+    until it did (the ``settle`` time spent confirming it is not counted).
 
     The app root carries ``data-test-script-state`` ("initial", "running", "notRunning",
     ...); a page is idle once it reads "notRunning" with no "Running..." status widget, for
@@ -111,7 +112,7 @@ def wait_until_idle(page, timeout: float = 300.0, settle: float = 1.0) -> float:
         elif idle_since is None:
             idle_since = time.monotonic()
         elif time.monotonic() - idle_since >= settle:
-            return time.monotonic() - start
+            return idle_since - start
         time.sleep(0.25)
     raise TimeoutError(f"the page was still running after {timeout:.0f} s")
 

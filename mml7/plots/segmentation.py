@@ -216,6 +216,7 @@ TABLE_COLUMNS = {
     "pixel_accuracy": ("pixel acc.", 3),
     "mean_iou": ("mean IoU", 3),
     "boundary_f1": ("boundary F1", 3),
+    "boundary_f1_1px": ("boundary F1 (1 px)", 3),
 }
 # key of a per-seed score -> the label of its "mean +- standard deviation" column.
 SEED_COLUMNS = {

@@ -61,6 +61,9 @@ def test_metrics_on_hand_made_masks():
     assert seg.mean_iou(truth, predicted, 4) == pytest.approx((3 / 5 + 4 / 5 + 7 / 8) / 3)
     assert seg.boundary_f1(truth, truth) == 1.0
     assert seg.boundary_f1(np.zeros((4, 4)), np.zeros((4, 4))) == 1.0
+    scores = seg.evaluate(truth, predicted, 4)
+    assert scores["boundary_f1"] == seg.boundary_f1(truth, predicted, tolerance=2)
+    assert scores["boundary_f1_1px"] == seg.boundary_f1(truth, predicted, tolerance=1)
 
 
 def test_boundary_f1_tolerates_shifts_within_the_tolerance():

@@ -187,7 +187,9 @@ def _from_scratch(trial: _Trial, callbacks: list):
 
 def _ensemble(trial: _Trial, callbacks: list):
     # With ensemble_cut == cut the second member differs from (a)'s head by its seed.
+    # Its curve is the ensemble's: each epoch scores the mean with (a)'s probabilities.
     config, other = trial.config, trial.features[trial.config.ensemble_cut]
+    head_on_train = predict(trial.head, trial.features[config.cut][trial.train])
     second = fit_head(
         other[trial.train],
         trial.y_train,
@@ -195,6 +197,7 @@ def _ensemble(trial: _Trial, callbacks: list):
         dataclasses.replace(config, seed=config.seed + 1),
         validation=(other[trial.validation], trial.y_val),
         callbacks=callbacks,
+        ensemble_with=([head_on_train], [trial.head_probabilities]),
     )
     members = [trial.head_probabilities, predict(second, other[trial.validation])]
     parameters = trainable_parameters(trial.head) + trainable_parameters(second)

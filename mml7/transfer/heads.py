@@ -159,6 +159,7 @@ class _HeadTrainer:
         self.lock = threading.Lock()
         self.loss_function = keras.losses.SparseCategoricalCrossentropy(reduction="sum")
         self.train_epoch, self.evaluate = self._traced_steps(input_dim)
+        self.probabilities = self._traced_probabilities(input_dim)
 
     def _traced_steps(self, input_dim: int):
         """(train_epoch(x, y, order, batch_size), evaluate(x, y)), each returning the mean
@@ -204,8 +205,32 @@ class _HeadTrainer:
 
         return train_epoch, evaluate
 
-    def fit(self, head, x, y, config: ExperimentConfig, validation, callbacks) -> None:
-        """Train ``head`` (built by ``build_head`` with this trainer's shape) in place."""
+    def _traced_probabilities(self, input_dim: int):
+        import tensorflow as tf
+
+        model = self.model
+
+        @tf.function(input_signature=[tf.TensorSpec([None, input_dim], tf.float32)])
+        def probabilities(x):
+            return model(x, training=False)
+
+        return probabilities
+
+    def _ensemble_logs(self, x, y, others: list) -> tuple[float, float]:
+        """(cross-entropy, accuracy) on ``x`` of the mean of this head's probabilities
+        and ``others`` (the other members' probabilities on the same images)."""
+        mean = (np.asarray(self.probabilities(x)) + sum(others)) / (len(others) + 1)
+        picked = np.clip(mean[np.arange(len(y)), y], 1e-7, 1.0)
+        return float(-np.log(picked).mean()), accuracy(mean, y)
+
+    def fit(
+        self, head, x, y, config: ExperimentConfig, validation, callbacks, ensemble_with=None
+    ) -> None:
+        """Train ``head`` (built by ``build_head`` with this trainer's shape) in place.
+
+        ``ensemble_with``: (the other members' probabilities on ``x``, and on the
+        validation images), two lists; the logs are then the ensemble's (the mean of all
+        members' probabilities, evaluated after each epoch), not this head's."""
         import keras
 
         with self.lock:
@@ -229,7 +254,13 @@ class _HeadTrainer:
                 order = rng.permutation(len(x)).astype(np.int32)
                 loss, acc = self.train_epoch(x, y, order, np.int32(config.head_batch_size))
                 logs = {"loss": float(loss), "accuracy": float(acc)}
-                if validation is not None:
+                if ensemble_with is not None:
+                    train_loss, train_acc = self._ensemble_logs(x, y, ensemble_with[0])
+                    logs = {"loss": train_loss, "accuracy": train_acc}
+                if validation is not None and ensemble_with is not None:
+                    val_loss, val_acc = self._ensemble_logs(*validation, ensemble_with[1])
+                    logs.update(val_loss=val_loss, val_accuracy=val_acc)
+                elif validation is not None:
                     val_loss, val_acc = self.evaluate(*validation)
                     logs.update(val_loss=float(val_loss), val_accuracy=float(val_acc))
                 callbacks.on_epoch_end(epoch, logs)
@@ -259,6 +290,7 @@ def fit_head(
     config: ExperimentConfig,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     callbacks: list | None = None,
+    ensemble_with: tuple[list, list] | None = None,
 ):
     """A new MLP head (``build_head``) trained on frozen (cached) features; returns it.
     TensorFlow backend only (the training loop is a ``tf.function``, see ``_HeadTrainer``).
@@ -266,7 +298,9 @@ def fit_head(
     Adam at ``config.head_learning_rate``, ``config.head_epochs`` epochs of mini-batches
     of ``config.head_batch_size``; ``callbacks`` get Keras's ``on_epoch_end(epoch, logs)``
     with loss, accuracy (and val_loss, val_accuracy with ``validation``). The same seed
-    gives the same head.
+    gives the same head. With ``ensemble_with`` (the other members' probabilities on the
+    training and on the validation features) those logs are the ensemble's: the mean of
+    every member's probabilities, this head's taken after each epoch.
 
     Args:
         train_features: float32 (n, d); train_labels: int (n,) in [0, num_classes).
@@ -281,7 +315,7 @@ def fit_head(
     with _HEAD_TRAINERS_LOCK:  # seeding is process-wide: one seeded build at a time
         set_seed(config.seed)
         head = build_head(*key)
-    trainer.fit(head, train_features, train_labels, config, validation, callbacks)
+    trainer.fit(head, train_features, train_labels, config, validation, callbacks, ensemble_with)
     return head
 
 

@@ -28,7 +28,7 @@ COLUMNS = {
 def advice_lesson(advice: transfer.Advice, similarity: float) -> None:
     widgets.lesson(
         TAKEAWAYS,
-        f"smallest class {advice.images_per_class:,} images, ImageNet similarity "
+        f"smallest class {advice.images_per_class:,} training images, ImageNet similarity "
         f"{similarity:.2f} -> {advice.strategy.value}",
     )
 
@@ -120,6 +120,11 @@ def results(result, config: transfer.ExperimentConfig, class_names) -> None:
         f"(b) fine-tuned at lr {rate / 10:g} (a tenth of the head's {rate:g}): "
         f"{accuracy['(b)']:.1%} vs the frozen extractor's head (a) {accuracy['(a)']:.1%}",
     )
+    note = transfer.scratch_note(
+        result.rows, len(class_names), result.num_train, result.num_validation
+    )
+    if note is not None:
+        st.info(note)
     st.plotly_chart(figures.training_curves(result.curves), key="curves")
 
 

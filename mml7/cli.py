@@ -69,7 +69,9 @@ def _advise(args: argparse.Namespace) -> int:
         f"data set: {dataset.name}: {len(dataset):,} images, {dataset.num_classes} classes, "
         f"{counts.min():,}-{counts.max():,} per class"
     )
-    advice = transfer.advise(dataset, big_threshold=args.big_threshold, progress=progress)
+    advice = transfer.advise(
+        dataset, big_threshold=args.big_threshold, progress=progress, config=config
+    )
     print(
         f"ImageNet similarity: {advice.similarity:.3f} (threshold {transfer.SIMILARITY_THRESHOLD})"
     )

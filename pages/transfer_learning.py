@@ -57,7 +57,6 @@ source = (name, upload)
 try:
     dataset = cached.dataset(*source)
     similarity = cached.imagenet_similarity(*source)
-    advice = transfer.advise(dataset, similarity, big_threshold=big_threshold)
     scores = cached.depth_scores(*source, backbone, image_size, PROBE_IMAGES)
 except (InputError, DatasetUnavailable) as error:
     st.error(str(error))
@@ -66,32 +65,7 @@ except (InputError, DatasetUnavailable) as error:
 widgets.show_skipped(dataset.skipped)
 cut = transfer.recommended_cut(scores)
 
-st.subheader("1. Measured inputs and the advice")
-view.advice_lesson(advice, similarity)
-metrics = st.columns(4)
-metrics[0].metric("Images", f"{len(dataset):,}")
-metrics[1].metric("Smallest class", f"{advice.images_per_class:,} images")
-metrics[2].metric(
-    "ImageNet similarity",
-    f"{similarity:.2f}",
-    help=f"similar from {transfer.SIMILARITY_THRESHOLD:.2f}",
-)
-metrics[3].metric("Cut the extractor at", cut)
-left, right = st.columns(2)
-left.plotly_chart(
-    figures.advice_table(advice, big_threshold, transfer.SIMILARITY_THRESHOLD), key="table"
-)
-left.success(advice.reason)
-with right:
-    view.depth_lesson(scores, cut)
-    st.plotly_chart(figures.depth_chart(scores, cut), key="depths")
-    st.caption(
-        f"Frozen {backbone} features at each depth, on {min(len(dataset), PROBE_IMAGES):,} "
-        "images: 3-fold logistic-regression accuracy and LogME (You et al., 2021: the "
-        "evidence of a Bayesian linear model; higher transfers better). The recommended cut "
-        "is the best probe, LogME breaking near-ties."
-    )
-    view.depth_table(scores)
+measured = st.container()  # filled once the settings below say what is trained on
 
 st.subheader("2. Run the strategies on this data")
 with st.expander("Experiment settings"):
@@ -116,6 +90,43 @@ config = transfer.ExperimentConfig(
     ensemble_cut=transfer.ensemble_cut(scores, chosen_cut),
     max_train_images=int(max_train),
 )
+try:
+    advice = transfer.advise(dataset, similarity, big_threshold=big_threshold, config=config)
+except InputError as error:
+    st.error(str(error))
+    st.stop()
+with measured:
+    st.subheader("1. Measured inputs and the advice")
+    view.advice_lesson(advice, similarity)
+    metrics = st.columns(4)
+    metrics[0].metric("Images", f"{len(dataset):,}")
+    metrics[1].metric(
+        "Smallest class (training)",
+        f"{advice.images_per_class:,} images",
+        help=f"of the {advice.training_images:,} images the strategies train on",
+    )
+    metrics[2].metric(
+        "ImageNet similarity",
+        f"{similarity:.2f}",
+        help=f"similar from {transfer.SIMILARITY_THRESHOLD:.2f}",
+    )
+    metrics[3].metric("Cut the extractor at", cut)
+    left, right = st.columns(2)
+    left.plotly_chart(
+        figures.advice_table(advice, big_threshold, transfer.SIMILARITY_THRESHOLD), key="table"
+    )
+    left.success(advice.reason)
+    with right:
+        view.depth_lesson(scores, cut)
+        st.plotly_chart(figures.depth_chart(scores, cut), key="depths")
+        st.caption(
+            f"Frozen {backbone} features at each depth, on {min(len(dataset), PROBE_IMAGES):,} "
+            "images: 3-fold logistic-regression accuracy and LogME (You et al., 2021: the "
+            "evidence of a Bayesian linear model; higher transfers better). The recommended cut "
+            "is the best probe, LogME breaking near-ties."
+        )
+        view.depth_table(scores)
+
 run_key = (name, upload and upload.digest, big_threshold, config)
 if st.button("Run the four strategies", type="primary", key="run"):
     with jobs.training_slot("the four strategies"):

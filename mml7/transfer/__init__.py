@@ -72,7 +72,7 @@ from mml7.transfer.transferability import (
     recommended_cut,
     transferability,
 )
-from mml7.transfer.verdict import Verdict, verdict
+from mml7.transfer.verdict import Verdict, scratch_note, verdict
 
 __all__ = [
     "BIG_THRESHOLD",
@@ -123,5 +123,6 @@ __all__ = [
     "training_split",
     "transferability",
     "unfreeze_top_blocks",
+    "scratch_note",
     "verdict",
 ]

@@ -9,12 +9,20 @@ measures them on a data set first.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from mml7.data import ImageDataset
 from mml7.errors import InputError
 from mml7.progress import Progress
+from mml7.transfer.datasets import split
 from mml7.transfer.imagenet import imagenet_similarity
+
+if TYPE_CHECKING:
+    from mml7.transfer.experiments import ExperimentConfig
 
 # "Big" data set: at least this many images per class. Below it a network with millions of
 # weights overfits when all of them are trained (fine-tuning or from scratch), so the
@@ -61,6 +69,8 @@ class Advice:
         similarity: measured ImageNet similarity in [0, 1] (None when given as a flag).
         similar: whether the data counted as similar to ImageNet.
         big: whether the data counted as big.
+        training_images: how many images the strategies train on (None: not given; the
+            size was then judged on the whole data set).
     """
 
     strategy: Strategy
@@ -69,6 +79,7 @@ class Advice:
     similarity: float | None = None
     similar: bool | None = None
     big: bool | None = None
+    training_images: int | None = None
 
 
 # (big, similar) -> the table's cell.
@@ -108,6 +119,46 @@ def images_per_class(dataset: ImageDataset) -> int:
     return int(counts[counts > 0].min()) if counts.any() else 0
 
 
+def _smallest_class(labels: np.ndarray, num_classes: int) -> int:
+    return int(np.bincount(labels, minlength=num_classes).min())
+
+
+def _size_words(dataset: ImageDataset, config: ExperimentConfig | None, threshold: int):
+    """(images per class the size is judged on, how many training images that is, the
+    words on size). With ``config`` the size is the smallest class of the training split after the
+    cap, as the strategies see it, and the sentence says when the cap made big data small."""
+    if config is None:
+        per_class = images_per_class(dataset)
+        big = per_class >= threshold
+        return (
+            per_class,
+            None,
+            (
+                f"Smallest class: {per_class:,} images ({'>=' if big else '<'} {threshold:,}, so "
+                f"{'big' if big else 'small'})"
+            ),
+        )
+    from mml7.transfer.experiments import training_split  # it imports this module
+
+    train, _ = training_split(dataset, config)
+    uncapped, _ = split(dataset.labels, config.validation_fraction, config.seed)
+    per_class = _smallest_class(dataset.labels[train], dataset.num_classes)
+    without_cap = _smallest_class(dataset.labels[uncapped], dataset.num_classes)
+    big = per_class >= threshold
+    words = (
+        f"Smallest class among the {len(train):,} training images: {per_class:,} "
+        f"({'>=' if big else '<'} {threshold:,}, so {'big' if big else 'small'})"
+    )
+    if without_cap >= threshold > per_class:
+        needed = math.ceil(threshold * len(uncapped) / without_cap)
+        words += (
+            f" - the cap of {config.max_train_images:,} training images made it small: "
+            f"without the cap its smallest class has {without_cap:,} training images, big "
+            f"(a cap of at least {needed:,} trains on it as big)"
+        )
+    return per_class, len(train), words
+
+
 def advise(
     dataset: ImageDataset,
     similarity: float | None = None,
@@ -115,21 +166,26 @@ def advise(
     similarity_threshold: float = SIMILARITY_THRESHOLD,
     max_images: int = 64,
     progress: Progress | None = None,
+    config: ExperimentConfig | None = None,
 ) -> Advice:
     """The table's advice for ``dataset`` from its measured size and ImageNet similarity.
 
     Args:
         similarity: the measured score if already known (else measured on ``max_images``).
+        config: the experiments' settings: size is then judged on the images they train
+            on (``training_split``: the training side, after ``max_train_images``), and
+            the reason says when that cap turned a big data set small. None: on every image.
     """
     if similarity is None:
         similarity = imagenet_similarity(dataset.images, max_images, progress=progress)
-    per_class = images_per_class(dataset)
+    per_class, training_images, size = _size_words(dataset, config, int(big_threshold))
     similar = similarity >= similarity_threshold
     cell = recommend(per_class, similar, big_threshold)
     reason = (
-        f"Smallest class: {per_class:,} images ({'>=' if cell.big else '<'} "
-        f"{big_threshold:,}, so {'big' if cell.big else 'small'}); ImageNet similarity "
-        f"{similarity:.2f} ({'>=' if similar else '<'} {similarity_threshold:.2f}, so "
-        f"{'similar' if similar else 'not similar'}). Advice: {cell.strategy.value}."
+        f"{size}; ImageNet similarity {similarity:.2f} ({'>=' if similar else '<'} "
+        f"{similarity_threshold:.2f}, so {'similar' if similar else 'not similar'}). "
+        f"Advice: {cell.strategy.value}."
     )
-    return Advice(cell.strategy, reason, per_class, float(similarity), similar, cell.big)
+    return Advice(
+        cell.strategy, reason, per_class, float(similarity), similar, cell.big, training_images
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from mml7.errors import InputError
@@ -88,3 +89,28 @@ def _collect_more_data(
         f"{best['validation_accuracy']:.1%})."
     )
     return Verdict(advised, best["strategy"], best["validation_accuracy"], None, agree, sentence)
+
+
+def scratch_note(
+    rows: list[dict], num_classes: int, num_train: int, num_validation: int
+) -> str | None:
+    """Why (c) from scratch failed, when it scored near chance (within two standard errors
+    of a classifier that guesses, on ``num_validation`` images); None when it did not."""
+    row = next(r for r in rows if ROW_STRATEGY.get(r["strategy"]) is Strategy.FROM_SCRATCH)
+    chance = 1 / max(int(num_classes), 1)
+    noise = 2 * math.sqrt(chance * (1 - chance) / max(int(num_validation), 1))
+    if row["validation_accuracy"] > chance + noise:
+        return None
+    best = max(rows, key=lambda r: r["validation_accuracy"])
+    return (
+        f"{row['strategy']} scored {row['validation_accuracy']:.1%}, about chance "
+        f"({chance:.1%} for {num_classes} classes, +- {noise:.1%} on {num_validation} "
+        f"validation images): {num_train:,} training images "
+        f"({num_train / max(num_classes, 1):,.0f} per class) cannot teach "
+        f"{row['trainable_params']:,} weights that start at random values which edges, "
+        f"textures and parts to look for. The other strategies start from features learnt "
+        f"on 1.3 million ImageNet images ({best['strategy']}: "
+        f"{best['validation_accuracy']:.1%}). This is why the lecture's table sends small "
+        "data sets to the head or to collecting more data, and keeps training from scratch "
+        "for big ones."
+    )

@@ -26,12 +26,15 @@ def test_lfw_whole_flow_advice_depths_four_strategies_and_verdict():
     at = lfw_page()
     assert not at.exception, [e.value for e in at.exception]
     advice = at.success[0].value
-    assert "100 images (< 500, so small)" in advice and "collect more data" in advice
-    assert [m.label for m in at.metric][:3] == ["Images", "Smallest class", "ImageNet similarity"]
+    # Size is judged on the images trained on: 150 of the 200 (75 per class).
+    assert "the 150 training images: 75 (< 500, so small)" in advice
+    assert "collect more data" in advice
+    labels = [m.label for m in at.metric][:3]
+    assert labels == ["Images", "Smallest class (training)", "ImageNet similarity"]
     assert 0 <= float(at.metric[2].value) < transfer.SIMILARITY_THRESHOLD  # faces: not ImageNet
     assert at.metric[3].value in backbones.spec(backbones.DEFAULT_BACKBONE).cut_names
 
-    at.slider(key="big").set_value(50).run()  # 100 per class is now big
+    at.slider(key="big").set_value(50).run()  # 75 per class is now big
     assert "train from scratch" in at.success[0].value
 
     at.slider(key="big").set_value(500)
@@ -46,6 +49,15 @@ def test_lfw_whole_flow_advice_depths_four_strategies_and_verdict():
     assert table["validation accuracy"].between(0, 1).all()
     assert (table["trainable parameters"] > 0).all()
     assert table["training images"].eq(150).all()
+    # (c) near chance gets the why; the page shows exactly the library's sentence.
+    rows = [
+        {"strategy": s, "validation_accuracy": a, "trainable_params": p}
+        for s, a, p in zip(
+            table["strategy"], table["validation accuracy"], table["trainable parameters"]
+        )
+    ]
+    note = transfer.scratch_note(rows, 2, 150, 50)
+    assert (note in [i.value for i in at.info]) if note else not at.info
     verdicts = [s.value for s in at.success] + [w.value for w in at.warning]
     assert any("Advice: collect more data" in v for v in verdicts)
     # Each section names its slide and the number measured here.

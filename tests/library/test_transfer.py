@@ -62,6 +62,28 @@ def test_advise_names_the_numbers_that_decided_it():
     assert advice.strategy is Strategy.COLLECT_MORE_DATA
 
 
+def test_advise_judges_size_on_the_training_images_and_names_the_cap():
+    labels = np.repeat(np.arange(3), 1000)
+    dataset = data.ImageDataset(np.zeros((3000, 2, 2, 1), np.float32), labels, list("abc"), "t", "")
+    uncapped = transfer.advise(dataset, 0.3, config=transfer.ExperimentConfig())
+    # 75% of 1,000 per class train: 750, big.
+    assert (uncapped.images_per_class, uncapped.training_images) == (750, 2250)
+    assert uncapped.strategy is Strategy.FROM_SCRATCH and "cap" not in uncapped.reason
+    capped = transfer.advise(dataset, 0.3, config=transfer.ExperimentConfig(max_train_images=600))
+    assert (capped.images_per_class, capped.training_images) == (200, 600)
+    assert capped.strategy is Strategy.COLLECT_MORE_DATA
+    assert "the cap of 600 training images made it small" in capped.reason
+    assert "smallest class has 750 training images, big" in capped.reason
+    assert "a cap of at least 1,500" in capped.reason
+    # A cap that leaves it big, or data small without any cap: no word on the cap.
+    roomy = transfer.advise(dataset, 0.3, config=transfer.ExperimentConfig(max_train_images=1500))
+    assert roomy.big and "cap" not in roomy.reason
+    small = transfer.advise(
+        dataset, 0.3, 2000, config=transfer.ExperimentConfig(max_train_images=60)
+    )
+    assert not small.big and "cap" not in small.reason
+
+
 # --------------------------------------------------------------------------- similarity
 
 
@@ -286,6 +308,32 @@ def test_fit_head_learns_is_seeded_and_returns_independent_heads():
     assert transfer.accuracy(transfer.predict(first, x), y) > 0.9
 
 
+def test_fit_head_with_ensemble_with_logs_the_ensembles_scores():
+    """The logs are the mean of the members' probabilities, not the new head's own."""
+    import keras
+
+    x, y = _blobs(n=120, classes=2)
+    # The other member leans to the wrong class (0.9 vs 0.1) on every image.
+    leaning = np.where(np.eye(2)[y] == 1, 0.1, 0.9).astype(np.float32)
+    config = transfer.ExperimentConfig(hidden_units=8, head_epochs=20, head_batch_size=32)
+    recorder = keras.callbacks.History()
+    head = transfer.fit_head(
+        x[:80],
+        y[:80],
+        2,
+        config,
+        validation=(x[80:], y[80:]),
+        callbacks=[recorder],
+        ensemble_with=([leaning[:80]], [leaning[80:]]),
+    )
+    for part, key in ((slice(None, 80), "accuracy"), (slice(80, None), "val_accuracy")):
+        mean = (transfer.predict(head, x[part]) + leaning[part]) / 2
+        assert recorder.history[key][-1] == pytest.approx(transfer.accuracy(mean, y[part]))
+    own = transfer.accuracy(transfer.predict(head, x[80:]), y[80:])
+    assert own > recorder.history["val_accuracy"][-1]  # the leaning member drags it down
+    assert recorder.history["val_loss"][-1] > 0
+
+
 def test_fit_head_from_threads_gives_each_its_own_result():
     from concurrent.futures import ThreadPoolExecutor
 
@@ -350,6 +398,18 @@ def test_verdict_margin_is_two_validation_images():
     assert held.agree and "within 4% of the best" in held.sentence
 
 
+def test_scratch_note_explains_from_scratch_only_near_chance():
+    rows = [dict(row, trainable_params=3_000_000) for row in ROWS]
+    # 2 classes on 100 validation images: chance 50% +- 10%; 0.60 is at its edge.
+    note = transfer.scratch_note(rows, 2, 40, 100)
+    assert note is not None
+    assert "about chance (50.0% for 2 classes, +- 10.0% on 100 validation images)" in note
+    assert "40 training images (20 per class)" in note and "3,000,000 weights" in note
+    assert "(b) fine-tune top blocks: 85.0%" in note
+    assert transfer.scratch_note(rows, 2, 40, 400) is None  # +- 5%: 60% beats guessing
+    assert transfer.scratch_note(rows, 10, 40, 100) is None  # chance 10%
+
+
 # --------------------------------------------------------------------------- data, experiments
 
 
@@ -408,6 +468,10 @@ def test_run_experiments_trains_the_four_strategies_in_order_with_progress():
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert epochs_seen == [("(a)", 1), ("(a)", 2), ("(b)", 1), ("(c)", 1), ("(d)", 1), ("(d)", 2)]
     assert {len(curve["val_accuracy"]) for curve in result.curves.values()} == {1, 2}
+    # The curves end where the table does: (d)'s is the ensemble's, not its second member's.
+    for row in (result.rows[0], result.rows[3]):
+        final = result.curves[row["strategy"]]["val_accuracy"][-1]
+        assert final == pytest.approx(row["validation_accuracy"], abs=1e-6)
     # (b) and (d) build on (a)'s head: their wall time includes it.
     wall = [row["wall_time_s"] for row in result.rows]
     assert wall[1] > wall[0] and wall[3] > wall[0]

@@ -89,8 +89,14 @@ def results(result, config: transfer.ExperimentConfig, class_names) -> None:
         f"Stratified split, seed {config.seed}: {result.num_train:,} training and "
         f"{result.num_validation:,} validation images."
     )
+    table = pd.DataFrame(result.rows)
+    bounds = [
+        transfer.accuracy_interval(accuracy, result.num_validation)
+        for accuracy in table["validation_accuracy"]
+    ]
+    table.insert(2, "95% interval", [f"{low:.3f}-{high:.3f}" for low, high in bounds])
     st.dataframe(
-        pd.DataFrame(result.rows).rename(columns=COLUMNS),
+        table.rename(columns=COLUMNS),
         hide_index=True,
         key="results",
         column_config={
@@ -137,6 +143,7 @@ def verdict(advice, result, curve) -> None:
     )
     (st.success if judged.agree else st.warning)(judged.sentence)
     left, right = st.columns(2)
-    left.plotly_chart(figures.verdict_chart(result.rows, judged), key="verdict")
+    chart = figures.verdict_chart(result.rows, judged, result.num_validation)
+    left.plotly_chart(chart, key="verdict")
     right.plotly_chart(figures.learning_curve_chart(curve, advice.strategy), key="lc")
     downloads.csv_button("Learning curve (CSV)", curve, "transfer_learning_curve", "lc_csv")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mml7.transfer import ROW_STRATEGY, Advice, DepthScore, Strategy, Verdict
+from mml7.transfer import (
+    ROW_STRATEGY,
+    Advice,
+    DepthScore,
+    Strategy,
+    Verdict,
+    accuracy_interval,
+)
 
 LIT, DIM = "#2e7d32", "#eceff1"
 
@@ -117,18 +124,32 @@ def training_curves(curves: dict[str, dict[str, list[float]]]) -> go.Figure:
     return figure
 
 
-def verdict_chart(rows: list[dict], result: Verdict) -> go.Figure:
-    """Validation accuracy per strategy; the advised strategy's bars are green."""
+def verdict_chart(
+    rows: list[dict], result: Verdict, num_validation: int | None = None
+) -> go.Figure:
+    """Validation accuracy per strategy; the advised strategy's bars are green. With
+    ``num_validation``, each bar carries its 95% Wilson interval."""
     colours = [
         LIT if ROW_STRATEGY.get(row["strategy"]) is result.advised else "#90a4ae" for row in rows
     ]
+    accuracies = [row["validation_accuracy"] for row in rows]
+    error = None
+    if num_validation:
+        bounds = [accuracy_interval(a, num_validation) for a in accuracies]
+        error = {
+            "type": "data",
+            "symmetric": False,
+            "array": [high - a for a, (_, high) in zip(accuracies, bounds, strict=True)],
+            "arrayminus": [a - low for a, (low, _) in zip(accuracies, bounds, strict=True)],
+        }
     figure = go.Figure(
         go.Bar(
             x=[row["strategy"] for row in rows],
-            y=[row["validation_accuracy"] for row in rows],
+            y=accuracies,
+            error_y=error,
             marker_color=colours,
-            text=[f"{row['validation_accuracy']:.1%}" for row in rows],
-            textposition="outside",
+            text=[f"{a:.1%}" for a in accuracies],
+            textposition="inside",
         )
     )
     figure.update_yaxes(range=[0, 1.1], title_text="validation accuracy")
@@ -138,6 +159,8 @@ def verdict_chart(rows: list[dict], result: Verdict) -> go.Figure:
         if advised
         else "The advice was to collect more data: the learning curve judges it"
     )
+    if num_validation:
+        title += f"; bars: 95% interval on {num_validation} validation images"
     figure.update_layout(height=320, title=title, margin={"t": 40})
     return figure
 

@@ -72,9 +72,10 @@ from mml7.transfer.transferability import (
     recommended_cut,
     transferability,
 )
-from mml7.transfer.verdict import Verdict, scratch_note, verdict
+from mml7.transfer.verdict import Verdict, accuracy_interval, scratch_note, verdict
 
 __all__ = [
+    "accuracy_interval",
     "BIG_THRESHOLD",
     "BUILTIN_DATASETS",
     "ENERGY_MIDPOINT",

@@ -49,11 +49,16 @@ def test_lfw_whole_flow_advice_depths_four_strategies_and_verdict():
     assert table["validation accuracy"].between(0, 1).all()
     assert (table["trainable parameters"] > 0).all()
     assert table["training images"].eq(150).all()
+    low, high = transfer.accuracy_interval(table["validation accuracy"][0], 50)
+    assert table["95% interval"][0] == f"{low:.3f}-{high:.3f}"
     # (c) near chance gets the why; the page shows exactly the library's sentence.
     rows = [
         {"strategy": s, "validation_accuracy": a, "trainable_params": p}
         for s, a, p in zip(
-            table["strategy"], table["validation accuracy"], table["trainable parameters"]
+            table["strategy"],
+            table["validation accuracy"],
+            table["trainable parameters"],
+            strict=True,
         )
     ]
     note = transfer.scratch_note(rows, 2, 150, 50)

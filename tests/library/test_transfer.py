@@ -388,6 +388,33 @@ def test_verdict_on_collect_more_data_reads_the_learning_curve():
     assert not transfer.verdict(advice, ROWS, flat).agree
 
 
+def test_accuracy_interval_is_wilsons_and_narrows_with_more_images():
+    # Hand-computed Wilson bounds: 18 of 20 right -> 0.699-0.972.
+    low, high = transfer.accuracy_interval(0.9, 20)
+    assert (round(low, 3), round(high, 3)) == (0.699, 0.972)
+    assert (
+        transfer.accuracy_interval(1.0, 15)[1] == 1.0
+        and transfer.accuracy_interval(0.0, 15)[0] == 0.0
+    )
+    wide, narrow = (transfer.accuracy_interval(0.8, n) for n in (15, 1500))
+    assert wide[1] - wide[0] > 5 * (narrow[1] - narrow[0])
+    with pytest.raises(InputError, match="at least 1 image"):
+        transfer.accuracy_interval(0.5, 0)
+
+
+def test_verdict_reports_the_regret():
+    held = transfer.verdict(transfer.recommend(10, True), ROWS, num_validation=50)
+    assert (
+        held.regret == pytest.approx(0.005) and "regret 0.5% (best minus advised)" in held.sentence
+    )
+    best = transfer.verdict(transfer.recommend(1000, True), ROWS)
+    assert best.regret == 0 and "regret" not in best.sentence
+    assert (
+        transfer.verdict(transfer.recommend(10, False), ROWS, [{"accuracy": 0.5}] * 2).regret
+        is None
+    )
+
+
 def test_verdict_margin_is_two_validation_images():
     rows = [dict(row) for row in ROWS]
     rows[0]["validation_accuracy"] = rows[3]["validation_accuracy"] = 0.82  # head 3 below best

@@ -25,6 +25,15 @@ def test_verdict_chart_colours_the_advised_rows_or_says_there_are_none():
     assert "collect more data" in figure.layout.title.text
 
 
+def test_verdict_chart_bars_carry_their_interval_on_the_validation_images():
+    figure = figures.verdict_chart(ROWS, _verdict(Strategy.TRAIN_HEAD), num_validation=20)
+    low, high = transfer.accuracy_interval(0.9, 20)
+    assert figure.data[0].error_y.array[0] == high - 0.9
+    assert figure.data[0].error_y.arrayminus[0] == 0.9 - low
+    assert "95% interval on 20 validation images" in figure.layout.title.text
+    assert figures.verdict_chart(ROWS, _verdict(Strategy.TRAIN_HEAD)).data[0].error_y.array is None
+
+
 def test_learning_curve_chart_keeps_accuracy_on_its_scale():
     points = [
         {"fraction": f, "train_images": int(100 * f), "accuracy": 0.98} for f in (0.1, 0.5, 1.0)

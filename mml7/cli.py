@@ -52,6 +52,7 @@ def _advise(args: argparse.Namespace) -> int:
 
     from mml7 import backbones, transfer
     from mml7.progress import printer
+    from mml7.transfer import measured
 
     progress = printer(sys.stderr)
     config = transfer.ExperimentConfig(
@@ -91,6 +92,9 @@ def _advise(args: argparse.Namespace) -> int:
     config = dataclasses.replace(config, cut=cut, ensemble_cut=transfer.ensemble_cut(scores, cut))
     print(f"cut at: {cut} (ensemble partner: {config.ensemble_cut})")
     print(f"advice: {advice.reason}")
+    signals = measured.measure_signals(dataset, config, features, args.run, progress)
+    chosen = measured.predict(signals)
+    print(f"measured recommendation: {chosen.strategy} ({chosen.reason})")
     if args.run:
         result = transfer.run_experiments(dataset, config, features, progress)
         print(f"experiments: {result.num_train:,} train / {result.num_validation:,} validation")
@@ -108,7 +112,28 @@ def _advise(args: argparse.Namespace) -> int:
             + ", ".join(f"{p['train_images']:,} images {p['accuracy']:.3f}" for p in learning)
         )
         print(transfer.verdict(advice, result.rows, learning, result.num_validation).sentence)
+        if args.json:
+            _print_contract(dataset, config, features, advice, chosen, result, learning)
     return 0
+
+
+def _print_contract(dataset, config, features, advice, chosen, result, learning) -> None:
+    """The last line of ``advise --run --json``: ``measured.contract`` as one JSON object.
+    "Collect more data" is judged on the head's learning curve (measured here when the
+    textbook's advice did not already need it)."""
+    import json
+
+    from mml7 import transfer
+    from mml7.transfer import measured
+
+    if advice.strategy is not transfer.Strategy.COLLECT_MORE_DATA:
+        learning = []
+        if chosen.strategy == "collect_more_data":
+            head = transfer.Strategy.COLLECT_MORE_DATA  # the head on frozen features
+            learning = transfer.learning_curve(dataset, head, config, features)
+    points = [(point["train_images"], point["accuracy"]) for point in learning]
+    payload = measured.contract(advice, chosen, result.rows, points, result.num_validation)
+    print(json.dumps(payload))
 
 
 def _add_advise(subparsers) -> None:
@@ -119,6 +144,11 @@ def _add_advise(subparsers) -> None:
     )
     parser.add_argument("path", help="zip or folder of class folders, or a built-in data set name")
     parser.add_argument("--run", action="store_true", help="run the four strategies")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="with --run: print the advice and the results as one JSON object, last line",
+    )
     parser.add_argument("--backbone", default=backbones.DEFAULT_BACKBONE)
     parser.add_argument("--image-size", type=int, default=96)
     parser.add_argument("--big-threshold", type=int, default=transfer.BIG_THRESHOLD)

@@ -1,0 +1,306 @@
+"""The measured recommendation: each strategy's validation accuracy predicted from cheap
+signals, beside the lecture's textbook table, and both judged on the experiments.
+
+The signals (``measure_signals``) are all taken on the experiments' own split, so a
+prediction and the accuracy it predicts are scored on the same validation images:
+
+- ``probe``: a logistic regression on the frozen features of each cut, fitted on the
+  training images and scored on the validation images: what a new head can reach, per depth;
+- ``knn``: a k-nearest-neighbour classifier on the chosen cut's features, a second opinion;
+- ``pixels``: the same logistic regression on 16x16 grey pixels: what a model without
+  ImageNet's features learns from this many images (the from-scratch proxy);
+- ``learning``: the chosen cut's probe on 1/8, 1/4, 1/2 and all of the training images; a
+  power law on its error rate predicts the gain from twice the data;
+- ``fine_tune_gain``: the validation gain of a one-epoch fine-tune over the head it
+  starts from (None when not measured).
+
+``predict`` turns them into predicted accuracies with intervals and a recommended
+strategy; ``judge`` scores the textbook and the measured recommendation on the results.
+The strategy keys are those of ``STRATEGY_KEYS`` (the command line's JSON contract).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mml7.errors import InputError
+from mml7.transfer.advice import Strategy
+from mml7.transfer.verdict import accuracy_interval
+
+# The experiment rows' keys, then the advice that no row measures.
+ROW_KEYS = {
+    "(a) frozen extractor + new head": "train_head",
+    "(b) fine-tune top blocks": "fine_tune",
+    "(c) from scratch": "from_scratch",
+    "(d) ensemble of heads": "ensemble",
+}
+STRATEGY_KEYS = (*ROW_KEYS.values(), "collect_more_data")
+TEXTBOOK_KEYS = {
+    Strategy.TRAIN_HEAD: "train_head",
+    Strategy.FINE_TUNE: "fine_tune",
+    Strategy.FROM_SCRATCH: "from_scratch",
+    Strategy.COLLECT_MORE_DATA: "collect_more_data",
+}
+# Cheapest first: a near-tie goes to the cheaper strategy.
+COST_ORDER = ("train_head", "ensemble", "fine_tune", "from_scratch")
+LEARNING_FRACTIONS = (0.125, 0.25, 0.5, 1.0)
+WORTH_COLLECTING = 0.05  # predicted gain from twice the data that is worth collecting for
+
+
+@dataclass(frozen=True)
+class Signals:
+    """The cheap measurements (see the module's docstring); accuracies in [0, 1]."""
+
+    num_classes: int
+    validation_images: int
+    cut: str
+    probe: dict[str, float]
+    knn: float
+    pixels: float
+    learning: list[tuple[int, float]]
+    fine_tune_gain: float | None = None
+
+
+@dataclass(frozen=True)
+class Measured:
+    """The measured recommendation.
+
+    Attributes:
+        strategy: a key of ``STRATEGY_KEYS``.
+        predicted: strategy key -> predicted validation accuracy (the four experiments).
+        intervals: strategy key -> (low, high), 95%.
+        twice_the_data: predicted head accuracy with twice the training images.
+        reason: one sentence why.
+    """
+
+    strategy: str
+    predicted: dict[str, float]
+    intervals: dict[str, tuple[float, float]]
+    twice_the_data: float
+    reason: str
+    notes: list[str] = field(default_factory=list)
+
+
+def margin(validation_images: int) -> float:
+    """Two validation images' worth, at least 1 point: smaller gaps are split noise."""
+    return max(0.01, 2 / max(int(validation_images), 1))
+
+
+def power_law_gain(learning: list[tuple[int, float]], factor: float = 2.0) -> float:
+    """Predicted accuracy at ``factor`` times the last point's images, from a power law
+    ``error = b * n ** -c`` fitted to the error rates in log-log (least squares); the last
+    accuracy when the curve is flat, falls, or has no error left to lose."""
+    counts = np.array([n for n, _ in learning], dtype=np.float64)
+    errors = np.array([1 - a for _, a in learning], dtype=np.float64)
+    last = float(1 - errors[-1])
+    if len(learning) < 2 or np.any(errors <= 0) or np.any(counts <= 0):
+        return last
+    slope, intercept = np.polyfit(np.log(counts), np.log(errors), 1)
+    if slope >= 0:
+        return last
+    predicted = 1 - math.exp(intercept + slope * math.log(counts[-1] * factor))
+    # The fitted line passes near, not through, the last point: add its gain to that point.
+    fitted_last = 1 - math.exp(intercept + slope * math.log(counts[-1]))
+    return float(min(1.0, last + max(0.0, predicted - fitted_last)))
+
+
+def predict(signals: Signals, worth_collecting: float = WORTH_COLLECTING) -> Measured:
+    """Predicted accuracy per strategy and the recommendation.
+
+    head: the chosen cut's probe (the probes were fitted on the same training images);
+    ensemble: the head's (averaging heads rarely moves a probe-level accuracy by more than
+    the split's noise); fine-tune: the head plus the short fine-tune's gain when measured;
+    from scratch: the pixel probe. The best prediction wins; within ``margin`` the cheaper
+    strategy does. "Collect more data" when twice the data is predicted to gain at least
+    ``worth_collecting`` over the best prediction's.
+    """
+    n = signals.validation_images
+    if n < 1:
+        raise InputError("predictions need at least 1 validation image")
+    head = signals.probe[signals.cut]
+    fine_tune = head + (signals.fine_tune_gain or 0.0)
+    predicted = {
+        "train_head": head,
+        "fine_tune": float(np.clip(fine_tune, 0.0, 1.0)),
+        "from_scratch": signals.pixels,
+        "ensemble": head,
+    }
+    intervals = {key: accuracy_interval(value, n) for key, value in predicted.items()}
+    best = max(predicted.values())
+    near = [key for key in COST_ORDER if predicted[key] >= best - margin(n)]
+    choice = near[0]
+    twice = power_law_gain(signals.learning)
+    gain = twice - head
+    notes = []
+    if signals.fine_tune_gain is None:
+        notes.append("fine-tuning was not probed: predicted as the head")
+    if gain >= worth_collecting:
+        reason = (
+            f"the probe's learning curve predicts {head:.1%} -> {twice:.1%} with twice the "
+            f"training images (+{gain:.1%}, at least {worth_collecting:.0%} is worth "
+            f"collecting for); meanwhile {choice.replace('_', ' ')} is predicted best "
+            f"({predicted[choice]:.1%})"
+        )
+        return Measured("collect_more_data", predicted, intervals, twice, reason, notes)
+    runner_up = max((v for k, v in predicted.items() if k not in near), default=None)
+    reason = (
+        f"{choice.replace('_', ' ')} is predicted at {predicted[choice]:.1%}"
+        + (f", ahead of the rest's {runner_up:.1%}" if runner_up is not None else "")
+        + (f" (a tie within {margin(n):.0%} goes to the cheapest)" if len(near) > 1 else "")
+        + f"; twice the data would add {max(gain, 0.0):.1%}"
+    )
+    return Measured(choice, predicted, intervals, twice, reason, notes)
+
+
+def winners(results: dict[str, float], validation_images: int) -> list[str]:
+    """The strategies within ``margin`` of the best result."""
+    best = max(results.values())
+    return [key for key, value in results.items() if value >= best - margin(validation_images)]
+
+
+def judge(
+    choice: str,
+    results: dict[str, float],
+    learning: list[tuple[int, float]],
+    validation_images: int,
+) -> bool:
+    """Whether a recommendation held: among the winners, or for "collect more data", the
+    measured learning curve's last doubling (half to all of the images) gained more than
+    the margin."""
+    if choice != "collect_more_data":
+        return choice in winners(results, validation_images)
+    if len(learning) < 2:
+        raise InputError("the collect-more-data advice is judged on a learning curve")
+    return learning[-1][1] - learning[-2][1] > margin(validation_images)
+
+
+def contract(textbook, measured: Measured, rows: list[dict], learning, validation_images):
+    """The ``advise --run --json`` object (see the README): textbook and measured advice,
+    the results per strategy, the winners and whether each recommendation held."""
+    results = {ROW_KEYS[row["strategy"]]: float(row["validation_accuracy"]) for row in rows}
+    book = TEXTBOOK_KEYS[textbook.strategy]
+    return {
+        "textbook": {
+            "strategy": book,
+            "reason": textbook.reason,
+            "images_per_class": textbook.images_per_class,
+            "similarity": textbook.similarity,
+        },
+        "measured": {
+            "strategy": measured.strategy,
+            "predicted": measured.predicted,
+            "intervals": {key: list(bounds) for key, bounds in measured.intervals.items()},
+            "twice_the_data": measured.twice_the_data,
+            "reason": measured.reason,
+        },
+        "results": results,
+        "validation_images": int(validation_images),
+        "winners": winners(results, validation_images),
+        "held": {
+            "textbook": judge(book, results, learning, validation_images),
+            "measured": judge(measured.strategy, results, learning, validation_images),
+        },
+    }
+
+
+def _probe(x_train, y_train, x_test, y_test, seed: int = 0) -> float:
+    """A standardised logistic regression fitted on one side, scored on the other (the
+    same model as ``linear_probe``, on the experiments' split instead of folds)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=300))
+    return float(model.fit(x_train, y_train).score(x_test, y_test))
+
+
+def _knn(x_train, y_train, x_test, y_test) -> float:
+    from sklearn.neighbors import KNeighborsClassifier
+
+    k = int(min(5, len(x_train)))
+    return float(KNeighborsClassifier(k).fit(x_train, y_train).score(x_test, y_test))
+
+
+def pixel_vectors(images: np.ndarray, side: int = 16) -> np.ndarray:
+    """Grey ``side`` x ``side`` pixels of each image, flattened (the from-scratch proxy's
+    input)."""
+    from mml7.images import resize_batch
+
+    grey = np.asarray(images, dtype=np.float32).mean(axis=-1, keepdims=True)
+    return resize_batch(grey, (side, side)).reshape(len(grey), -1)
+
+
+def measure_signals(dataset, config, features: dict, fine_tune: bool = False, progress=None):
+    """The ``Signals`` of ``dataset`` on the experiments' split (``training_split``).
+
+    Args:
+        config: the ``ExperimentConfig`` of the experiments (split, seed, cut).
+        features: cut -> frozen features of every image (``dataset_features``); every cut
+            given is probed, ``config.cut`` must be among them.
+        fine_tune: also run the one-epoch fine-tune probe (the costly signal).
+    """
+    from mml7.progress import report
+    from mml7.transfer.datasets import sample_indices
+    from mml7.transfer.experiments import training_split
+
+    if config.cut not in features:
+        raise InputError(f"no features at the cut {config.cut!r}")
+    train, validation = training_split(dataset, config)
+    labels = dataset.labels
+    y_train, y_val = labels[train], labels[validation]
+    probe = {}
+    for index, (cut, f) in enumerate(features.items()):
+        probe[cut] = _probe(f[train], y_train, f[validation], y_val, config.seed)
+        report(progress, 0.5 * (index + 1) / len(features), f"probe at {cut}")
+    chosen = features[config.cut]
+    knn = _knn(chosen[train], y_train, chosen[validation], y_val)
+    pixels = pixel_vectors(dataset.images)
+    pixel_score = _probe(pixels[train], y_train, pixels[validation], y_val, config.seed)
+    learning = []
+    for fraction in LEARNING_FRACTIONS:
+        count = max(int(round(fraction * len(train))), 2 * dataset.num_classes)
+        subset = train[sample_indices(y_train, count, config.seed)]
+        score = _probe(chosen[subset], labels[subset], chosen[validation], y_val, config.seed)
+        learning.append((len(subset), score))
+    report(progress, 0.6, "learning curve of the probe")
+    gain = short_fine_tune_gain(dataset, config, chosen, train, validation) if fine_tune else None
+    report(progress, 1.0, "signals measured")
+    return Signals(
+        dataset.num_classes,
+        len(validation),
+        config.cut,
+        probe,
+        knn,
+        pixel_score,
+        learning,
+        gain,
+    )
+
+
+def short_fine_tune_gain(dataset, config, chosen, train, validation) -> float:
+    """Validation accuracy of a one-epoch fine-tune (top blocks at a tenth of the head's
+    learning rate) minus that of the head it starts from (trained on ``chosen``, the
+    frozen features at ``config.cut``)."""
+    import dataclasses
+
+    import keras
+
+    from mml7 import backbones
+    from mml7.transfer.experiments import _fit_whole
+    from mml7.transfer.heads import accuracy, fit_head, predict
+
+    labels = dataset.labels
+    head = fit_head(chosen[train], labels[train], dataset.num_classes, config)
+    before = accuracy(predict(head, chosen[validation]), labels[validation])
+    start = keras.models.clone_model(head)
+    start.set_weights(head.get_weights())
+    x_train, x_val = (
+        backbones.preprocess(dataset.images[part], config.backbone, config.image_size)
+        for part in (train, validation)
+    )
+    short = dataclasses.replace(config, fine_tune_epochs=1)
+    model = _fit_whole(short, start, x_train, labels[train], False)
+    return accuracy(predict(model, x_val, 64), labels[validation]) - before

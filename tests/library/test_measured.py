@@ -1,0 +1,158 @@
+"""mml7.transfer.measured: the measured recommendation's logic on synthetic signal shapes,
+and the ``advise --run --json`` contract."""
+
+import json
+
+import numpy as np
+import pytest
+
+from mml7 import InputError, backbones, data, transfer
+from mml7.transfer import measured
+
+
+def signals(probe=0.8, pixels=0.5, learning=None, fine_tune_gain=None, validation=200):
+    return measured.Signals(
+        num_classes=2,
+        validation_images=validation,
+        cut="last",
+        probe={"block 5": probe - 0.1, "last": probe},
+        knn=probe,
+        pixels=pixels,
+        learning=learning or [(25, probe), (50, probe), (100, probe), (200, probe)],
+        fine_tune_gain=fine_tune_gain,
+    )
+
+
+def test_power_law_extrapolates_a_falling_error_and_keeps_flat_curves_flat():
+    # error = n ** -0.5 exactly: twice the 100 images divide the error 0.1 by sqrt(2).
+    curve = [(n, 1 - n**-0.5) for n in (25, 50, 100)]
+    assert measured.power_law_gain(curve) == pytest.approx(1 - 200**-0.5)
+    flat = [(25, 0.7), (50, 0.7), (100, 0.7)]
+    assert measured.power_law_gain(flat) == pytest.approx(0.7)
+    falling = [(25, 0.8), (50, 0.75), (100, 0.7)]  # more data did worse: no gain predicted
+    assert measured.power_law_gain(falling) == pytest.approx(0.7)
+    perfect = [(25, 0.9), (50, 1.0)]
+    assert measured.power_law_gain(perfect) == 1.0
+
+
+def test_best_prediction_wins_and_near_ties_go_to_the_cheaper_strategy():
+    # A fine-tune probe that gains 10 points beats the head.
+    chosen = measured.predict(signals(fine_tune_gain=0.10))
+    assert chosen.strategy == "fine_tune"
+    assert chosen.predicted["fine_tune"] == pytest.approx(0.9)
+    # Half a point on 200 images (margin 1 point) is a tie: the head is cheaper.
+    tie = measured.predict(signals(fine_tune_gain=0.005))
+    assert tie.strategy == "train_head" and "goes to the cheapest" in tie.reason
+    # Pixels (the from-scratch proxy) far above the frozen features: from scratch.
+    far = measured.predict(signals(probe=0.6, pixels=0.9))
+    assert far.strategy == "from_scratch"
+    assert "fine-tuning was not probed" in far.notes[0]
+
+
+def test_intervals_widen_on_few_validation_images():
+    few = measured.predict(signals(validation=20)).intervals["train_head"]
+    many = measured.predict(signals(validation=2000)).intervals["train_head"]
+    assert few[0] < many[0] < 0.8 < many[1] < few[1]
+
+
+def test_collect_more_data_only_when_twice_the_data_is_predicted_to_pay():
+    rising = [(n, 1 - 4 * n**-0.5) for n in (25, 50, 100, 200)]  # 0.20 -> 0.72
+    advice = measured.predict(signals(probe=rising[-1][1], learning=rising))
+    assert advice.strategy == "collect_more_data"
+    assert advice.twice_the_data == pytest.approx(0.8)  # 1 - 4 / sqrt(400): +8.3 points
+    assert "twice the training images (+8.3%" in advice.reason
+    high_bar = measured.predict(signals(probe=rising[-1][1], learning=rising), 0.1)
+    assert high_bar.strategy == "train_head" and "twice the data would add 8.3%" in high_bar.reason
+
+
+def test_winners_and_judging_use_two_validation_images():
+    results = {"train_head": 0.80, "fine_tune": 0.83, "from_scratch": 0.5, "ensemble": 0.815}
+    assert measured.winners(results, 50) == ["train_head", "fine_tune", "ensemble"]  # 4 points
+    assert measured.winners(results, 100) == ["fine_tune", "ensemble"]  # 2 points
+    assert measured.winners(results, 1000) == ["fine_tune"]  # 1 point
+    assert measured.judge("ensemble", results, [], 100)
+    assert not measured.judge("train_head", results, [], 1000)
+    rising, flat = [(50, 0.7), (100, 0.8)], [(50, 0.8), (100, 0.805)]
+    assert measured.judge("collect_more_data", results, rising, 100)
+    assert not measured.judge("collect_more_data", results, flat, 100)
+    with pytest.raises(InputError, match="learning curve"):
+        measured.judge("collect_more_data", results, [], 100)
+
+
+def test_contract_is_the_documented_json_object():
+    rows = [
+        {"strategy": name, "validation_accuracy": value}
+        for name, value in zip(transfer.ROW_STRATEGY, (0.8, 0.9, 0.5, 0.82), strict=True)
+    ]
+    textbook = transfer.recommend(20, similar=True)
+    chosen = measured.predict(signals(fine_tune_gain=0.1))
+    payload = measured.contract(textbook, chosen, rows, [(50, 0.7), (100, 0.8)], 100)
+    assert json.loads(json.dumps(payload)) == payload  # plain JSON
+    assert payload["textbook"]["strategy"] == "train_head"
+    assert payload["measured"]["strategy"] == "fine_tune"
+    assert set(payload["measured"]["predicted"]) == set(measured.ROW_KEYS.values())
+    assert payload["results"] == {
+        "train_head": 0.8,
+        "fine_tune": 0.9,
+        "from_scratch": 0.5,
+        "ensemble": 0.82,
+    }
+    assert payload["validation_images"] == 100 and payload["winners"] == ["fine_tune"]
+    assert payload["held"] == {"textbook": False, "measured": True}
+    assert set(measured.STRATEGY_KEYS) == {*payload["results"], "collect_more_data"}
+
+
+def test_signals_are_measured_on_the_experiments_split():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(2), 40)
+    images = rng.uniform(0, 0.2, (80, 8, 8, 1)).astype(np.float32)
+    images[labels == 1, :4] += 0.7  # class 1: a bright top half, visible in pixels
+    dataset = data.ImageDataset(images, labels, ["a", "b"], "t", "")
+    features = {"last": rng.normal(size=(80, 6)), "block 5": images.reshape(80, -1)}
+    config = transfer.ExperimentConfig(cut="last")
+    found = measured.measure_signals(dataset, config, features)
+    assert found.validation_images == 20 and found.cut == "last"
+    assert found.probe["block 5"] == 1.0 and found.pixels == 1.0  # the bright half shows
+    assert found.probe["last"] < 0.8  # noise features: near chance
+    assert [n for n, _ in found.learning] == [8, 15, 30, 60]
+    assert found.learning[-1][1] == found.probe["last"]  # all the images: the probe itself
+    assert found.fine_tune_gain is None
+    with pytest.raises(InputError, match="no features at the cut"):
+        measured.measure_signals(dataset, transfer.ExperimentConfig(cut="block 11"), features)
+
+
+@pytest.mark.skipif(
+    backbones.available_backbones()[backbones.DEFAULT_BACKBONE] is not None,
+    reason="MobileNet weights not here",
+)
+def test_advise_run_json_prints_the_contract_last(tmp_path, capsys):
+    from PIL import Image
+
+    from mml7 import cli
+
+    rng = np.random.default_rng(0)
+    for index in range(24):
+        label = index % 2
+        pixels = rng.integers(0, 80, (32, 32, 3), dtype=np.uint8)
+        pixels[:16] += 150 * label  # class "b": a bright top half
+        (tmp_path / "ab"[label]).mkdir(exist_ok=True)
+        Image.fromarray(pixels).save(tmp_path / "ab"[label] / f"{index}.png")
+    arguments = ["advise", str(tmp_path), "--run", "--json", "--image-size", "32"]
+    assert cli.main([*arguments, "--probe-images", "24"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    payload = json.loads(last)
+    assert set(payload) == {
+        "textbook",
+        "measured",
+        "results",
+        "validation_images",
+        "winners",
+        "held",
+    }
+    assert payload["textbook"]["strategy"] in measured.STRATEGY_KEYS
+    assert payload["measured"]["strategy"] in measured.STRATEGY_KEYS
+    assert set(payload["results"]) == set(measured.ROW_KEYS.values())
+    assert payload["validation_images"] == 6
+    assert set(payload["winners"]) <= set(payload["results"])
+    assert set(payload["held"]) == {"textbook", "measured"}
+    assert all(isinstance(value, bool) for value in payload["held"].values())

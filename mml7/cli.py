@@ -46,14 +46,50 @@ def _add_train(subparsers) -> None:
     parser.set_defaults(handler=_train)
 
 
+def _advise_suite(args: argparse.Namespace) -> int:
+    """``advise --suite``: the rules' hit rates and regrets on the report cases."""
+    from mml7 import transfer
+    from mml7.progress import printer
+    from mml7.transfer import suite
+
+    config = transfer.ExperimentConfig(image_size=args.image_size, max_train_images=args.max_train)
+    cases, sizes, seeds = suite.builtin_cases(), suite.SIZES, suite.SEEDS
+    if args.quick:  # the pipeline end to end in about a minute
+        config = transfer.ExperimentConfig(
+            image_size=32, hidden_units=16, head_epochs=5, fine_tune_epochs=1, scratch_epochs=1
+        )
+        cases = [case for case in suite.builtin_cases(100) if case.name == "Digits (8x8)"]
+        sizes, seeds = (10,), (0,)
+    for case in cases:
+        if case.note:
+            print(f"{case.name}: {case.note}")
+    runs = suite.run_suite(args.suite_out, cases, sizes, seeds, config, printer(sys.stderr))
+    found = suite.summary(runs, report_only=not args.quick)
+    scope = "every case" if args.quick else f"report cases (designed on {suite.DESIGN_CASES})"
+    print(f"{len(runs)} runs; scored on {scope}")
+    print(f"  {'rule':18} {'cases':>5} {'hit rate':>8} {'mean regret':>11} {'worst':>7}")
+    for rule, row in found["rules"].items():
+        print(
+            f"  {rule:18} {row['cases']:5} {row['hit_rate']:8.1%} "
+            f"{row['mean_regret']:11.1%} {row['worst_regret']:7.1%}"
+        )
+    print(f"measurements cost {found['cost_ratio']:.0%} of running every strategy (median)")
+    return 0
+
+
 def _advise(args: argparse.Namespace) -> int:
     import dataclasses
     from pathlib import Path
 
     from mml7 import backbones, transfer
+    from mml7.errors import InputError
     from mml7.progress import printer
     from mml7.transfer import measured
 
+    if args.suite:
+        return _advise_suite(args)
+    if args.path is None:
+        raise InputError("advise needs a data set (a path or a built-in name), or --suite")
     progress = printer(sys.stderr)
     config = transfer.ExperimentConfig(
         backbone=args.backbone,
@@ -142,7 +178,20 @@ def _add_advise(subparsers) -> None:
     parser = subparsers.add_parser(
         "advise", help="measure a data set, advise a transfer-learning strategy (and test it)"
     )
-    parser.add_argument("path", help="zip or folder of class folders, or a built-in data set name")
+    parser.add_argument(
+        "path", nargs="?", help="zip or folder of class folders, or a built-in data set name"
+    )
+    parser.add_argument(
+        "--suite",
+        action="store_true",
+        help="run the built-in cases at several sizes and seeds and score four rules",
+    )
+    parser.add_argument(
+        "--suite-out",
+        default="advisor_suite.jsonl",
+        help="the suite's results, one JSON line per run (a rerun resumes)",
+    )
+    parser.add_argument("--quick", action="store_true", help="with --suite: a tiny suite")
     parser.add_argument("--run", action="store_true", help="run the four strategies")
     parser.add_argument(
         "--json",

@@ -8,6 +8,7 @@ measures them on a data set first.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from dataclasses import dataclass
@@ -18,7 +19,6 @@ import numpy as np
 from mml7.data import ImageDataset
 from mml7.errors import InputError
 from mml7.progress import Progress
-from mml7.transfer.datasets import split
 from mml7.transfer.imagenet import imagenet_similarity
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ def _size_words(dataset: ImageDataset, config: ExperimentConfig | None, threshol
     from mml7.transfer.experiments import training_split  # it imports this module
 
     train, _ = training_split(dataset, config)
-    uncapped, _ = split(dataset.labels, config.validation_fraction, config.seed)
+    uncapped, _ = training_split(dataset, dataclasses.replace(config, max_train_images=None))
     per_class = _smallest_class(dataset.labels[train], dataset.num_classes)
     without_cap = _smallest_class(dataset.labels[uncapped], dataset.num_classes)
     big = per_class >= threshold

@@ -219,7 +219,7 @@ class _HeadTrainer:
     def _ensemble_logs(self, x, y, others: list) -> tuple[float, float]:
         """(cross-entropy, accuracy) on ``x`` of the mean of this head's probabilities
         and ``others`` (the other members' probabilities on the same images)."""
-        mean = (np.asarray(self.probabilities(x)) + sum(others)) / (len(others) + 1)
+        mean = ensemble_probabilities([self.probabilities(x), *others])
         picked = np.clip(mean[np.arange(len(y)), y], 1e-7, 1.0)
         return float(-np.log(picked).mean()), accuracy(mean, y)
 

@@ -206,15 +206,12 @@ def contract(textbook, measured: Measured, rows: list[dict], learning, validatio
     }
 
 
-def _probe(x_train, y_train, x_test, y_test, seed: int = 0) -> float:
-    """A standardised logistic regression fitted on one side, scored on the other (the
-    same model as ``linear_probe``, on the experiments' split instead of folds)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+def _probe(x_train, y_train, x_test, y_test) -> float:
+    """``probe_model`` fitted on one side, scored on the other (``linear_probe``'s model,
+    on the experiments' split instead of folds)."""
+    from mml7.transfer.transferability import probe_model
 
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=300))
-    return float(model.fit(x_train, y_train).score(x_test, y_test))
+    return float(probe_model().fit(x_train, y_train).score(x_test, y_test))
 
 
 def _knn(x_train, y_train, x_test, y_test) -> float:
@@ -253,17 +250,17 @@ def measure_signals(dataset, config, features: dict, fine_tune: bool = False, pr
     y_train, y_val = labels[train], labels[validation]
     probe = {}
     for index, (cut, f) in enumerate(features.items()):
-        probe[cut] = _probe(f[train], y_train, f[validation], y_val, config.seed)
+        probe[cut] = _probe(f[train], y_train, f[validation], y_val)
         report(progress, 0.5 * (index + 1) / len(features), f"probe at {cut}")
     chosen = features[config.cut]
     knn = _knn(chosen[train], y_train, chosen[validation], y_val)
     pixels = pixel_vectors(dataset.images)
-    pixel_score = _probe(pixels[train], y_train, pixels[validation], y_val, config.seed)
+    pixel_score = _probe(pixels[train], y_train, pixels[validation], y_val)
     learning = []
     for fraction in LEARNING_FRACTIONS:
         count = max(int(round(fraction * len(train))), 2 * dataset.num_classes)
         subset = train[sample_indices(y_train, count, config.seed)]
-        score = _probe(chosen[subset], labels[subset], chosen[validation], y_val, config.seed)
+        score = _probe(chosen[subset], labels[subset], chosen[validation], y_val)
         learning.append((len(subset), score))
     report(progress, 0.6, "learning curve of the probe")
     gain = short_fine_tune_gain(dataset, config, chosen, train, validation) if fine_tune else None

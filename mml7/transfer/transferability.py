@@ -86,21 +86,26 @@ def logme_evidence(f: np.ndarray, y: np.ndarray, svd=None, max_iterations: int =
     return evidence / n, alpha, beta
 
 
-def linear_probe(features: np.ndarray, labels: np.ndarray, folds: int = 3, seed: int = 0) -> float:
-    """Cross-validated accuracy of a logistic regression on standardised features."""
+def probe_model():
+    """The linear probe: a logistic regression (C = 0.1) on standardised features."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=300))
+
+
+def linear_probe(features: np.ndarray, labels: np.ndarray, folds: int = 3, seed: int = 0) -> float:
+    """Cross-validated accuracy of ``probe_model`` on the features."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
 
     labels = np.asarray(labels)
     smallest = np.bincount(labels)[np.unique(labels)].min()
     folds = int(min(folds, smallest))
     if folds < 2:
         raise InputError("a cross-validated probe needs at least 2 images of each class")
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=300))
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    return float(cross_val_score(model, features, labels, cv=splitter).mean())
+    return float(cross_val_score(probe_model(), features, labels, cv=splitter).mean())
 
 
 @dataclass(frozen=True)

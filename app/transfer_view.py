@@ -11,7 +11,7 @@ import streamlit as st
 from app import downloads, widgets
 from mml7 import InputError, transfer
 from mml7.plots import transfer as figures
-from mml7.transfer import downloadable
+from mml7.transfer import downloadable, measured
 
 TAKEAWAYS = "Takeaways: the 2x2 table (small / big data x ImageNet domain / not similar)"
 REUSE = "Maybe we can partially reuse ImageNet features extractor?"
@@ -38,6 +38,42 @@ def depth_lesson(scores: list, cut: str) -> None:
     widgets.lesson(REUSE, f"linear-probe accuracy by depth: {probes}; cut at {cut}")
 
 
+def similarity_context(similarity: float) -> None:
+    st.caption(
+        f"ImageNet similarity {similarity:.2f} is *context*, not a measure of transfer: the "
+        "ImageNet classifier's mean energy (how large its logits get) on 64 images, on a "
+        f"scale where crops of everyday photos score 0.84 and Fashion-MNIST 0.13-0.20, "
+        "noise 0.06, digits 0.01, LFW faces 0.00 (bench/imagenet_similarity.py). Faces "
+        "score lowest, yet frozen ImageNet features separate them almost perfectly. No "
+        "built-in set lands in the *similar* row: an ImageNet-like set cannot be made "
+        "offline from the few bundled photos without crops of one photo on both sides of "
+        "the split; upload a zip of your own photos to see that row."
+    )
+
+
+def measured_recommendation(found: measured.Measured, signals: measured.Signals) -> None:
+    """The measured column: the recommendation, why, and the predictions with intervals."""
+    name = found.strategy.replace("_", " ")
+    st.success(f"**{name}**: {found.reason}.")
+    st.plotly_chart(
+        figures.predicted_chart(found.predicted, found.intervals, found.strategy),
+        key="predicted",
+    )
+    tune = (
+        f"a one-epoch fine-tune changed the head's accuracy by {signals.fine_tune_gain:+.1%}"
+        if signals.fine_tune_gain is not None
+        else "fine-tuning not probed (predicted as the head)"
+    )
+    curve = ", ".join(f"{n:,}: {a:.0%}" for n, a in signals.learning)
+    st.caption(
+        f"Signals on the experiments' own split ({signals.validation_images:,} validation "
+        f"images): linear probe at {signals.cut} {signals.probe[signals.cut]:.1%}, k-NN "
+        f"{signals.knn:.1%}, 16x16 pixel probe {signals.pixels:.1%}; {tune}; the probe's "
+        f"learning curve (training images: accuracy) {curve}, twice the data predicted "
+        f"{found.twice_the_data:.1%}." + ("".join(f" {note}." for note in found.notes))
+    )
+
+
 def depth_table(scores: list) -> None:
     downloads.csv_button(
         "Per-depth scores (CSV)",
@@ -47,9 +83,18 @@ def depth_table(scores: list) -> None:
     )
 
 
-def run(dataset, config: transfer.ExperimentConfig, features: dict, advice, run_key) -> None:
+def run(
+    dataset,
+    config: transfer.ExperimentConfig,
+    features: dict,
+    advice,
+    run_key,
+    head_curve: bool = False,
+) -> None:
     """Train the four strategies and the learning curve with a bar and live curves; keep
-    only this run in the session (it replaces the previous one)."""
+    only this run in the session (it replaces the previous one). ``head_curve``: also the
+    head's learning curve (judges a measured "collect more data" when the textbook's
+    advice is another)."""
     st.session_state.pop(RUN_KEY, None)
     running = st.empty()  # the bar and the live curves, cleared when the run is done
     with running.container():
@@ -66,16 +111,21 @@ def run(dataset, config: transfer.ExperimentConfig, features: dict, advice, run_
     try:
         result = transfer.run_experiments(dataset, config, features, report, on_epoch)
         curve = transfer.learning_curve(dataset, advice.strategy, config, features, progress=report)
+        head = curve
+        if head_curve and advice.strategy is not transfer.Strategy.COLLECT_MORE_DATA:
+            collect = transfer.Strategy.COLLECT_MORE_DATA  # the head on frozen features
+            head = transfer.learning_curve(dataset, collect, config, features, progress=report)
     except InputError as error:
         running.empty()
         st.error(str(error))
         return
     running.empty()
-    st.session_state[RUN_KEY] = (run_key, result, curve)
+    st.session_state[RUN_KEY] = (run_key, result, curve, head)
 
 
 def stored_run(run_key):
-    """(result, learning curve) of the latest run if it was made with these settings."""
+    """(result, learning curve, the head's learning curve) of the latest run if it was made
+    with these settings."""
     stored = st.session_state.get(RUN_KEY)
     if stored is not None and stored[0] != run_key:
         del st.session_state[RUN_KEY]  # new settings: the old models are not kept
@@ -134,16 +184,36 @@ def results(result, config: transfer.ExperimentConfig, class_names) -> None:
     st.plotly_chart(figures.training_curves(result.curves), key="curves")
 
 
-def verdict(advice, result, curve) -> None:
+def verdict(advice, result, curve, head_curve, found: measured.Measured | None) -> None:
+    """Both recommendations judged on the experiments: the textbook's (``transfer.verdict``)
+    and the measured one's (``measured.judge``, its predictions marked on the chart)."""
     judged = transfer.verdict(advice, result.rows, curve, result.num_validation)
     widgets.lesson(
         TAKEAWAYS,
         f"advised: {advice.strategy.value}; best measured: {judged.best_row} at "
         f"{judged.best_accuracy:.1%}",
     )
-    (st.success if judged.agree else st.warning)(judged.sentence)
+    book, mine = st.columns(2)
+    with book:
+        st.markdown("**Textbook (the lecture's table)**")
+        (st.success if judged.agree else st.warning)(judged.sentence)
+    predicted = None
+    if found is not None:
+        results = {
+            measured.ROW_KEYS[row["strategy"]]: row["validation_accuracy"] for row in result.rows
+        }
+        points = [(point["train_images"], point["accuracy"]) for point in head_curve]
+        held = measured.judge(found.strategy, results, points, result.num_validation)
+        with mine:
+            st.markdown("**Measured recommendation**")
+            sentence = measured.verdict_sentence(
+                found.strategy, results, points, result.num_validation
+            )
+            (st.success if held else st.warning)(sentence)
+        names = {key: name for name, key in measured.ROW_KEYS.items()}
+        predicted = {names[key]: value for key, value in found.predicted.items()}
     left, right = st.columns(2)
-    chart = figures.verdict_chart(result.rows, judged, result.num_validation)
+    chart = figures.verdict_chart(result.rows, judged, result.num_validation, predicted)
     left.plotly_chart(chart, key="verdict")
     right.plotly_chart(figures.learning_curve_chart(curve, advice.strategy), key="lc")
     downloads.csv_button("Learning curve (CSV)", curve, "transfer_learning_curve", "lc_csv")

@@ -213,6 +213,17 @@ def _measure(args: argparse.Namespace) -> int:
     from mml7 import progress
     from mml7.segmentation import weights
 
+    if args.target == "advisor":
+        from mml7 import transfer
+        from mml7.transfer import measured
+
+        names = [name for name in transfer.BUILTIN_DATASETS if _available(name)]
+        record = measured.precompute(names, args.out, progress.printer())
+        for name, seconds in record["seconds"].items():
+            print(f"  {name}: {seconds:.0f} s")
+        print(f"wrote {args.out or measured.PRECOMPUTED_FILE}")
+        return 0
+
     timing = weights.remeasure(args.out, rounds=args.rounds, progress=progress.printer())
     about = timing["machine"]
     print(
@@ -228,13 +239,31 @@ def _measure(args: argparse.Namespace) -> int:
     return 0
 
 
+def _available(name: str) -> bool:
+    """Whether a built-in data set loads here (Fashion-MNIST may be missing)."""
+    from mml7 import transfer
+    from mml7.errors import DatasetUnavailable
+
+    try:
+        transfer.load_dataset(name)
+    except DatasetUnavailable as error:
+        print(f"  {name}: skipped ({error})")
+        return False
+    return True
+
+
 def _add_measure(subparsers) -> None:
     parser = subparsers.add_parser(
         "measure",
-        help="time the shipped segmenters' modes together on this machine (into the record)",
+        help="segmentation: time the shipped segmenters' modes together on this machine (into "
+        "the record); advisor: precompute the built-in data sets' signals for the page",
     )
-    parser.add_argument("target", choices=["segmentation"])
-    parser.add_argument("--out", help="weights folder holding the record (default: mml7/weights)")
+    parser.add_argument("target", choices=["segmentation", "advisor"])
+    parser.add_argument(
+        "--out",
+        help="segmentation: weights folder holding the record (default: mml7/weights); "
+        "advisor: the built-in data sets' signals file (default: the page's)",
+    )
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds (medians)")
     parser.set_defaults(handler=_measure)
 

@@ -277,6 +277,26 @@ def sample_photos() -> dict[str, np.ndarray]:
     return {name: _as_rgb_float(image) for name, image in photos.items()}
 
 
+def photo_crops(count: int, size: int = 96, seed: int = 0) -> np.ndarray:
+    """``count`` square crops (30-80% of the short side, resized to ``size``) of the bundled
+    photos (``sample_photos``, in turn): float32 (count, size, size, 3) in [0, 1]. Everyday
+    photos for the ImageNet-similarity scale; crops of one photo are alike, so they are no
+    data set to split into training and validation."""
+    from mml7.images import resize_batch
+
+    rng = np.random.default_rng(seed)
+    photos = list(sample_photos().values())
+    crops = []
+    for index in range(count):
+        photo = photos[index % len(photos)]
+        side = int(min(photo.shape[:2]) * rng.uniform(0.3, 0.8))
+        top = rng.integers(0, photo.shape[0] - side + 1)
+        left = rng.integers(0, photo.shape[1] - side + 1)
+        crop = photo[top : top + side, left : left + side]
+        crops.append(resize_batch(crop[None], (size, size))[0])
+    return np.stack(crops).astype(np.float32)
+
+
 def _as_rgb_float(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim == 2:

@@ -9,8 +9,11 @@ from app import transfer_view as view
 from app.caches import transfer as cached
 from mml7 import DatasetUnavailable, InputError, backbones, transfer
 from mml7.plots import transfer as figures
+from mml7.transfer import measured as measuring
 
-PROBE_IMAGES = 500
+PROBE_IMAGES = measuring.PAGE_PROBE_IMAGES
+DEFAULTS = measuring.APP_CONFIG_FIELDS  # the precomputed signals are for these
+SIZES = [32, 48, 64, 96, 128, 160]
 
 st.title("Transfer-learning advisor")
 st.markdown(
@@ -19,9 +22,10 @@ The lecture ends transfer learning with a 2x2 table: **small** data **similar** 
 -> train only a new head on frozen features; big and similar -> fine-tune deeper layers; big
 and not similar -> train from scratch; small and not similar -> collect more data. Here both
 inputs are *measured* on your data: images per class, and how ImageNet-like the images look
-to the ImageNet classifier itself (how large its logits get: the energy score). How far the
-frozen extractor transfers is measured per cut depth (linear probe, LogME). Then the
-strategies are trained on your data, to see whether the advice held.
+to the ImageNet classifier itself (how large its logits get: the energy score). Beside that
+*textbook* answer stands a *measured* recommendation, predicted from cheap signals (probes
+of the frozen features, a pixel probe, a learning curve, a one-epoch fine-tune). Then the
+strategies are trained on your data, and both recommendations are judged.
 """
 )
 
@@ -45,7 +49,9 @@ backbone = top[1].selectbox(
     index=usable.index(backbones.DEFAULT_BACKBONE) if backbones.DEFAULT_BACKBONE in usable else 0,
     key="backbone",
 )
-image_size = top[2].selectbox("Input px", [32, 48, 64, 96, 128, 160], index=2, key="size")
+image_size = top[2].selectbox(
+    "Input px", SIZES, index=SIZES.index(DEFAULTS["image_size"]), key="size"
+)
 big_threshold = top[3].slider(
     "Big data from (images per class)", 10, 2000, transfer.BIG_THRESHOLD, 10, key="big"
 )
@@ -72,12 +78,25 @@ with st.expander("Experiment settings"):
     columns = st.columns(5)
     cuts = backbones.spec(backbone).cut_names
     chosen_cut = columns[0].selectbox("Cut", cuts, index=cuts.index(cut), key="cut")
-    head_epochs = columns[1].number_input("Head epochs", 1, 200, 30, key="head_epochs")
+    head_epochs = columns[1].number_input(
+        "Head epochs", 1, 200, DEFAULTS["head_epochs"], key="head_epochs"
+    )
     blocks = columns[2].number_input("Blocks fine-tuned", 1, 6, 2, key="blocks")
     tune_epochs = columns[3].number_input("Fine-tune epochs", 1, 50, 3, key="tune_epochs")
-    scratch_epochs = columns[4].number_input("Scratch epochs", 1, 50, 8, key="scratch_epochs")
+    scratch_epochs = columns[4].number_input(
+        "Scratch epochs", 1, 50, DEFAULTS["scratch_epochs"], key="scratch_epochs"
+    )
     max_train = st.number_input(
-        "At most this many training images", 20, 60_000, 2000, key="max_train"
+        "At most this many training images",
+        20,
+        60_000,
+        DEFAULTS["max_train_images"],
+        key="max_train",
+    )
+    probe_tuning = st.checkbox(
+        "Probe fine-tuning for the measured recommendation (one epoch; slower)",
+        key="probe_tuning",
+        help="Built-in data sets at these defaults come with it, measured beforehand.",
     )
 config = transfer.ExperimentConfig(
     backbone=backbone,
@@ -95,8 +114,14 @@ try:
 except InputError as error:
     st.error(str(error))
     st.stop()
+try:
+    signals = cached.signals(*source, config, bool(probe_tuning))
+    recommendation = measuring.predict(signals)
+except InputError as error:
+    signals = recommendation = None
+    signal_error = str(error)
 with measured:
-    st.subheader("1. Measured inputs and the advice")
+    st.subheader("1. Measured inputs and two recommendations")
     view.advice_lesson(advice, similarity)
     metrics = st.columns(4)
     metrics[0].metric("Images", f"{len(dataset):,}")
@@ -112,25 +137,39 @@ with measured:
     )
     metrics[3].metric("Cut the extractor at", cut)
     left, right = st.columns(2)
-    left.plotly_chart(
-        figures.advice_table(advice, big_threshold, transfer.SIMILARITY_THRESHOLD), key="table"
-    )
-    left.success(advice.reason)
-    with right:
-        view.depth_lesson(scores, cut)
-        st.plotly_chart(figures.depth_chart(scores, cut), key="depths")
-        st.caption(
-            f"Frozen {backbone} features at each depth, on {min(len(dataset), PROBE_IMAGES):,} "
-            "images: 3-fold logistic-regression accuracy and LogME (You et al., 2021: the "
-            "evidence of a Bayesian linear model; higher transfers better). The recommended cut "
-            "is the best probe, LogME breaking near-ties."
+    with left:
+        st.markdown("**Textbook: the lecture's table**")
+        st.plotly_chart(
+            figures.advice_table(advice, big_threshold, transfer.SIMILARITY_THRESHOLD),
+            key="table",
         )
-        view.depth_table(scores)
+        st.success(advice.reason)
+        view.similarity_context(similarity)
+    with right:
+        st.markdown("**Measured: predicted from cheap signals**")
+        if recommendation is None:
+            st.error(f"The signals could not be measured: {signal_error}")
+        else:
+            view.measured_recommendation(recommendation, signals)
+    st.markdown("**How far the frozen extractor transfers, per depth**")
+    view.depth_lesson(scores, cut)
+    if (note := transfer.middle_cut_note(scores, min(len(dataset), PROBE_IMAGES))) is not None:
+        st.info(note)
+    st.plotly_chart(figures.depth_chart(scores, cut), key="depths")
+    st.caption(
+        f"Frozen {backbone} features at each depth, on {min(len(dataset), PROBE_IMAGES):,} "
+        "images: 3-fold logistic-regression accuracy and LogME (You et al., 2021: the "
+        "evidence of a Bayesian linear model; higher transfers better). The recommended cut "
+        "is the best probe, LogME breaking near-ties."
+    )
+    view.depth_table(scores)
 
 run_key = (name, upload and upload.digest, big_threshold, config)
 if st.button("Run the four strategies", type="primary", key="run"):
     with jobs.training_slot("the four strategies"):
-        view.run(dataset, config, cached.experiment_features(*source, config), advice, run_key)
+        features = cached.experiment_features(*source, config)
+        collect = recommendation is not None and recommendation.strategy == "collect_more_data"
+        view.run(dataset, config, features, advice, run_key, head_curve=collect)
 if (stored := view.stored_run(run_key)) is None:
     st.info(
         "Press the button to train (a) a new head on frozen features, (b) fine-tuning of "
@@ -138,9 +177,9 @@ if (stored := view.stored_run(run_key)) is None:
         "weights and (d) an ensemble of two heads at different depths."
     )
     st.stop()
-result, curve = stored
+result, curve, head_curve = stored
 view.results(result, config, dataset.class_names)
 
-st.subheader("3. Verdict")
-view.verdict(advice, result, curve)
+st.subheader("3. Verdict: both recommendations against the experiments")
+view.verdict(advice, result, curve, head_curve, recommendation)
 st.caption(f"Settings: {dataclasses.asdict(config)}")

@@ -71,3 +71,19 @@ def depth_scores(
         for cut in backbones.spec(backbone).cut_names
     }
     return transfer.transferability(by_cut, found.labels[picked])
+
+
+@cached_data(max_entries=16, show_spinner=False)
+def signals(name: str, upload: Upload | None, config, fine_tune: bool):
+    """The measured recommendation's signals (``measured.Signals``) under ``config``: the
+    precomputed ones of a built-in data set at the page's defaults, else measured here
+    with a progress bar (``fine_tune``: with the one-epoch fine-tune probe)."""
+    from mml7.transfer import measured
+
+    if upload is None and (found := measured.precomputed(name, config)) is not None:
+        return found
+    features = experiment_features(name, upload, config)
+    with progress_bar("Measuring the cheap signals:") as progress:
+        return measured.measure_signals(
+            dataset(name, upload), config, features, fine_tune, progress
+        )

@@ -124,11 +124,42 @@ def training_curves(curves: dict[str, dict[str, list[float]]]) -> go.Figure:
     return figure
 
 
+def predicted_chart(predicted: dict, intervals: dict, recommended: str) -> go.Figure:
+    """The measured recommendation's predicted validation accuracy per strategy (keys of
+    ``measured.STRATEGY_KEYS``) with 95% intervals; the recommended one green."""
+    keys = list(predicted)
+    values = [predicted[key] for key in keys]
+    figure = go.Figure(
+        go.Bar(
+            x=[key.replace("_", " ") for key in keys],
+            y=values,
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [intervals[key][1] - predicted[key] for key in keys],
+                "arrayminus": [predicted[key] - intervals[key][0] for key in keys],
+            },
+            marker_color=[LIT if key == recommended else "#90a4ae" for key in keys],
+            text=[f"{value:.1%}" for value in values],
+            textposition="inside",
+        )
+    )
+    figure.update_yaxes(range=[0, 1.1], title_text="predicted validation accuracy")
+    figure.update_layout(
+        height=300, title="Predicted from cheap signals (95% intervals)", margin={"t": 40}
+    )
+    return figure
+
+
 def verdict_chart(
-    rows: list[dict], result: Verdict, num_validation: int | None = None
+    rows: list[dict],
+    result: Verdict,
+    num_validation: int | None = None,
+    predicted: dict | None = None,
 ) -> go.Figure:
     """Validation accuracy per strategy; the advised strategy's bars are green. With
-    ``num_validation``, each bar carries its 95% Wilson interval."""
+    ``num_validation``, each bar carries its 95% Wilson interval; with ``predicted`` (row
+    name -> the measured recommendation's prediction) a marker shows each prediction."""
     colours = [
         LIT if ROW_STRATEGY.get(row["strategy"]) is result.advised else "#90a4ae" for row in rows
     ]
@@ -152,6 +183,16 @@ def verdict_chart(
             textposition="inside",
         )
     )
+    if predicted:
+        names = [row["strategy"] for row in rows if row["strategy"] in predicted]
+        figure.add_scatter(
+            x=names,
+            y=[predicted[name] for name in names],
+            mode="markers",
+            marker={"symbol": "diamond", "size": 12, "color": "#ef6c00"},
+            name="predicted (measured recommendation)",
+        )
+        figure.update_layout(legend={"orientation": "h", "y": -0.25})
     figure.update_yaxes(range=[0, 1.1], title_text="validation accuracy")
     advised = any(colour == LIT for colour in colours)
     title = (

@@ -60,6 +60,7 @@ from mml7.transfer.imagenet import (
     imagenet_outputs,
     imagenet_scores,
     imagenet_similarity,
+    similarity_from_energy,
     similarity_from_logits,
 )
 from mml7.transfer.transferability import (
@@ -69,6 +70,7 @@ from mml7.transfer.transferability import (
     linear_probe,
     logme,
     logme_evidence,
+    middle_cut_note,
     recommended_cut,
     transferability,
 )
@@ -115,9 +117,11 @@ __all__ = [
     "predict",
     "read_path",
     "recommend",
+    "middle_cut_note",
     "recommended_cut",
     "run_experiments",
     "sample_indices",
+    "similarity_from_energy",
     "similarity_from_logits",
     "split",
     "trainable_parameters",

@@ -21,8 +21,11 @@ The strategy keys are those of ``STRATEGY_KEYS`` (the command line's JSON contra
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -62,6 +65,13 @@ class Signals:
     pixels: float
     learning: list[tuple[int, float]]
     fine_tune_gain: float | None = None
+
+    @classmethod
+    def from_dict(cls, found: dict) -> Signals:
+        """The inverse of ``dataclasses.asdict`` through JSON (pairs come back as lists)."""
+        found = dict(found)
+        found["learning"] = [tuple(point) for point in found["learning"]]
+        return cls(**found)
 
 
 @dataclass(frozen=True)
@@ -301,3 +311,109 @@ def short_fine_tune_gain(dataset, config, chosen, train, validation) -> float:
     short = dataclasses.replace(config, fine_tune_epochs=1)
     model = _fit_whole(short, start, x_train, labels[train], False)
     return accuracy(predict(model, x_val, 64), labels[validation]) - before
+
+
+def verdict_sentence(choice: str, results: dict[str, float], learning, validation_images) -> str:
+    """How the measured recommendation fared, for a person (``judge`` decides)."""
+    held = judge(choice, results, learning, validation_images)
+    best = max(results, key=results.get)
+    name = choice.replace("_", " ")
+    if choice == "collect_more_data":
+        gain = learning[-1][1] - learning[-2][1] if len(learning) >= 2 else 0.0
+        return (
+            f"Measured recommendation {'held' if held else 'refuted'}: collect more data; the "
+            f"learning curve's last doubling gained {gain:+.1%} (more than "
+            f"{margin(validation_images):.0%} counts as still rising)."
+        )
+    regret = results[best] - results[choice]
+    return (
+        f"Measured recommendation {'held' if held else 'refuted'}: {name} scored "
+        f"{results[choice]:.1%}, the best ({best.replace('_', ' ')}) {results[best]:.1%}; "
+        f"regret {regret:.1%} (held within {margin(validation_images):.0%})."
+    )
+
+
+# --------------------------------------------------------------------------- precomputed
+
+# The page's default experiment settings (the widgets start at them); the built-in data
+# sets' signals are precomputed for them (``precompute``) so the page opens at once.
+APP_CONFIG_FIELDS = {
+    "image_size": 64,
+    "head_epochs": 30,
+    "scratch_epochs": 8,
+    "max_train_images": 2000,
+}
+PRECOMPUTED_FILE = Path(__file__).with_name("builtin_signals.json")
+# What the signals depend on (the rest of a config changes only the experiments).
+_KEY_FIELDS = (
+    "backbone",
+    "cut",
+    "image_size",
+    "max_train_images",
+    "validation_fraction",
+    "seed",
+    "head_epochs",
+    "head_learning_rate",
+    "head_batch_size",
+    "hidden_units",
+    "dropout",
+    "fine_tune_blocks",
+    "batch_size",
+)
+
+
+def signals_key(name: str, config) -> str:
+    """The precomputed file's key of a built-in data set's signals under ``config``."""
+    return json.dumps([name, *(getattr(config, key) for key in _KEY_FIELDS)])
+
+
+def precomputed(name: str, config, path: Path | None = None) -> Signals | None:
+    """The built-in data set's signals under ``config``, if ``precompute`` made them."""
+    path = Path(path or PRECOMPUTED_FILE)
+    if not path.exists():
+        return None
+    found = json.loads(path.read_text()).get("signals", {}).get(signals_key(name, config))
+    return None if found is None else Signals.from_dict(found)
+
+
+def precompute(names, path: Path | None = None, progress=None) -> dict:
+    """Measure every built-in data set in ``names`` as the page does at its defaults
+    (``APP_CONFIG_FIELDS``; cut from ``recommended_cut`` on 500 images), with the
+    one-epoch fine-tune, and write them to ``path`` (the page's file by default)."""
+    import time
+
+    from mml7 import backbones
+    from mml7.progress import scaled
+    from mml7.transfer.datasets import load_dataset, sample_indices
+    from mml7.transfer.experiments import ExperimentConfig
+    from mml7.transfer.transferability import (
+        dataset_features,
+        ensemble_cut,
+        recommended_cut,
+        transferability,
+    )
+
+    path = Path(path or PRECOMPUTED_FILE)
+    record = {"signals": {}, "seconds": {}}
+    names = list(names)
+    for index, name in enumerate(names):
+        began = time.perf_counter()
+        part = scaled(progress, index / len(names), (index + 1) / len(names), f"{name}: ")
+        dataset = load_dataset(name)
+        config = ExperimentConfig(**APP_CONFIG_FIELDS)
+        cuts = tuple(backbones.spec(config.backbone).cut_names)
+        picked = sample_indices(dataset.labels, PAGE_PROBE_IMAGES, seed=0)
+        probed = dataset_features(dataset.subset(picked), config, cuts, scaled(part, 0.0, 0.2))
+        scores = transferability(probed, dataset.labels[picked])
+        cut = recommended_cut(scores)
+        config = dataclasses.replace(config, cut=cut, ensemble_cut=ensemble_cut(scores, cut))
+        wanted = tuple(dict.fromkeys((cut, config.ensemble_cut)))
+        features = dataset_features(dataset, config, wanted, scaled(part, 0.2, 0.5))
+        signals = measure_signals(dataset, config, features, True, scaled(part, 0.5, 1.0))
+        record["signals"][signals_key(name, config)] = dataclasses.asdict(signals)
+        record["seconds"][name] = round(time.perf_counter() - began, 1)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    return record
+
+
+PAGE_PROBE_IMAGES = 500  # the page's per-depth probe subsample

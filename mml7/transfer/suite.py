@@ -160,12 +160,18 @@ def run_one(case: Case, per_class: int, seed: int, config: ExperimentConfig, pro
         "textbook": measured.TEXTBOOK_KEYS[textbook.strategy],
         "measured": chosen.strategy,
         "predicted": chosen.predicted,
+        # Kept so that a change of ``measured.predict`` is re-scored without a rerun.
+        "signals": dataclasses.asdict(signals),
         "signal_s": signal_s,
         "experiments_s": experiments_s,
     }
 
 
 def rule_choice(run: dict, rule: str) -> str:
+    """The strategy ``rule`` picks on ``run``; the measured one is predicted again from the
+    recorded signals (today's ``measured.predict``) when the run has them."""
+    if rule == "measured" and "signals" in run:
+        return measured.predict(measured.Signals.from_dict(run["signals"])).strategy
     if rule in ("textbook", "measured"):
         return run[rule]
     return rule.removeprefix("always ")

@@ -135,6 +135,28 @@ def recommended_cut(scores: list[DepthScore]) -> str:
     return max(close, key=lambda score: score.logme).cut
 
 
+def middle_cut_note(scores: list[DepthScore], images: int) -> str | None:
+    """The lecture's "partially reuse the extractor", when the data says so: a sentence
+    with the numbers when the best earlier cut's probe beats the last cut's by more than
+    max(1 point, 2 standard errors of an accuracy on ``images`` images); else None."""
+    if len(scores) < 2 or images < 1:
+        return None
+    last = scores[-1]
+    best = max(scores[:-1], key=lambda score: score.probe_accuracy)
+    gain = best.probe_accuracy - last.probe_accuracy
+    p = last.probe_accuracy
+    if gain <= max(0.01, 2 * math.sqrt(max(p * (1 - p), 1e-12) / images)):
+        return None
+    return (
+        f"A middle cut transfers better: the probe at {best.cut} scores "
+        f"{best.probe_accuracy:.1%}, the last cut ({last.cut}) {last.probe_accuracy:.1%} "
+        f"(+{gain:.1%} on {images:,} images). The last layers' features are ImageNet's own "
+        "classes; earlier layers hold more generic edges and textures, so for data far from "
+        "ImageNet the lecture's advice is to reuse the extractor only partially - cut it "
+        "earlier and train the rest."
+    )
+
+
 def ensemble_cut(scores: list[DepthScore], cut: str) -> str:
     """The partner depth for the ensemble: the best-probing cut other than ``cut``."""
     others = [score for score in scores if score.cut != cut]

@@ -33,6 +33,13 @@ def test_lfw_whole_flow_advice_depths_four_strategies_and_verdict():
     assert labels == ["Images", "Smallest class (training)", "ImageNet similarity"]
     assert 0 <= float(at.metric[2].value) < transfer.SIMILARITY_THRESHOLD  # faces: not ImageNet
     assert at.metric[3].value in backbones.spec(backbones.DEFAULT_BACKBONE).cut_names
+    # Beside the textbook, the measured recommendation with its reason and predictions.
+    recommended = [s.value for s in at.success[1:] if "predicted" in s.value]
+    assert len(recommended) == 1, [s.value for s in at.success]
+    assert any(
+        chart.proto.spec and "Predicted from cheap signals" in chart.proto.spec
+        for chart in at.get("plotly_chart")
+    )
 
     at.slider(key="big").set_value(50).run()  # 75 per class is now big
     assert "train from scratch" in at.success[0].value
@@ -62,9 +69,12 @@ def test_lfw_whole_flow_advice_depths_four_strategies_and_verdict():
         )
     ]
     note = transfer.scratch_note(rows, 2, 150, 50)
-    assert (note in [i.value for i in at.info]) if note else not at.info
+    if note:
+        assert note in [i.value for i in at.info]
     verdicts = [s.value for s in at.success] + [w.value for w in at.warning]
     assert any("Advice: collect more data" in v for v in verdicts)
+    # The measured recommendation is judged too, with its regret or its learning curve.
+    assert any(v.startswith("Measured recommendation ") for v in verdicts), verdicts
     # Each section names its slide and the number measured here.
     lessons = [m.value for m in at.markdown if "**Slide:**" in m.value]
     assert any("smaller learning rate" in text and "%" in text for text in lessons)

@@ -1,6 +1,7 @@
 """mml7.transfer.measured: the measured recommendation's logic on synthetic signal shapes,
 and the ``advise --run --json`` contract."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -156,3 +157,38 @@ def test_advise_run_json_prints_the_contract_last(tmp_path, capsys):
     assert set(payload["winners"]) <= set(payload["results"])
     assert set(payload["held"]) == {"textbook", "measured"}
     assert all(isinstance(value, bool) for value in payload["held"].values())
+
+
+def test_signals_survive_json_and_the_precomputed_file_is_keyed_by_what_they_depend_on(
+    tmp_path,
+):
+    found = signals(fine_tune_gain=0.03)
+    back = measured.Signals.from_dict(json.loads(json.dumps(dataclasses.asdict(found))))
+    assert back == found
+    config = transfer.ExperimentConfig(**measured.APP_CONFIG_FIELDS, cut="block 11")
+    path = tmp_path / "signals.json"
+    assert measured.precomputed("Digits (8x8)", config, path) is None  # no file yet
+    key = measured.signals_key("Digits (8x8)", config)
+    path.write_text(json.dumps({"signals": {key: dataclasses.asdict(found)}}))
+    assert measured.precomputed("Digits (8x8)", config, path) == found
+    # Epochs of the from-scratch run do not change the signals; the cut and the cap do.
+    same = dataclasses.replace(config, scratch_epochs=3)
+    assert measured.precomputed("Digits (8x8)", same, path) == found
+    for other in (
+        dataclasses.replace(config, cut="last"),
+        dataclasses.replace(config, max_train_images=None),
+    ):
+        assert measured.precomputed("Digits (8x8)", other, path) is None
+    assert measured.precomputed("LFW faces vs non-faces", config, path) is None
+
+
+def test_verdict_sentence_says_held_or_refuted_with_the_regret():
+    results = {"train_head": 0.80, "fine_tune": 0.90, "from_scratch": 0.5, "ensemble": 0.81}
+    refuted = measured.verdict_sentence("train_head", results, [], 200)
+    assert refuted.startswith("Measured recommendation refuted") and "regret 10.0%" in refuted
+    held = measured.verdict_sentence("fine_tune", results, [], 200)
+    assert held.startswith("Measured recommendation held") and "regret 0.0%" in held
+    rising = [(50, 0.70), (100, 0.75)]
+    assert "held" in measured.verdict_sentence("collect_more_data", results, rising, 200)
+    flat = [(50, 0.75), (100, 0.755)]
+    assert "refuted" in measured.verdict_sentence("collect_more_data", results, flat, 200)

@@ -105,32 +105,25 @@ def test_similarity_from_logits_is_a_logistic_of_the_energy():
     )
 
 
-def _photo_crops(count: int, size: int = 96, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    photos = list(data.sample_photos().values())
-    crops = []
-    for i in range(count):
-        photo = photos[i % len(photos)]
-        side = min(photo.shape[:2]) // 2
-        top = rng.integers(0, photo.shape[0] - side)
-        left = rng.integers(0, photo.shape[1] - side)
-        crop = photo[top : top + side, left : left + side]
-        step = max(side // size, 1)
-        crops.append(crop[::step, ::step][:size, :size])
-    return np.stack(crops).astype(np.float32)
-
-
 @pytest.mark.integration
 @pytest.mark.skipif(
     resources.weights_state("mobilenet_1_0_224_tf.h5") == "unavailable",
     reason="ImageNet classifier weights not here",
 )
-def test_imagenet_similarity_orders_everyday_photos_above_noise():
-    photos = transfer.imagenet_similarity(_photo_crops(12), max_images=None)
-    noise = np.random.default_rng(0).random((12, 64, 64, 3)).astype(np.float32)
-    noise_score = transfer.imagenet_similarity(noise, max_images=None)
-    assert 0.0 <= noise_score < photos <= 1.0
-    assert photos - noise_score > 0.2
+def test_imagenet_similarity_separates_everyday_photos_by_a_margin_of_0_2():
+    """Issue 13: crops of everyday photos above Fashion-MNIST, faces, digits and noise by at
+    least 0.2 on the scale (64 images each, as the page measures)."""
+    photos = transfer.imagenet_similarity(data.photo_crops(64, seed=0), max_images=None)
+    others = {
+        name: transfer.imagenet_similarity(transfer.load_dataset(name).images, 64, seed=0)
+        for name in ("Fashion-MNIST, 20 per class", "LFW faces vs non-faces", "Digits (8x8)")
+    }
+    others["noise"] = transfer.imagenet_similarity(
+        np.random.default_rng(0).random((64, 64, 64, 3)).astype(np.float32), max_images=None
+    )
+    assert photos >= transfer.SIMILARITY_THRESHOLD
+    assert all(0.0 <= score < transfer.SIMILARITY_THRESHOLD for score in others.values())
+    assert photos - max(others.values()) >= 0.2, (photos, others)
 
 
 # --------------------------------------------------------------------------- LogME, probe
@@ -505,3 +498,19 @@ def test_run_experiments_trains_the_four_strategies_in_order_with_progress():
     points = transfer.learning_curve(dataset, Strategy.FROM_SCRATCH, config, fractions=(0.5, 1.0))
     assert [point["fraction"] for point in points] == [0.5, 1.0]
     assert all(0 <= point["accuracy"] <= 1 for point in points)
+
+
+def test_middle_cut_note_speaks_only_when_an_earlier_cut_beats_the_last_beyond_noise():
+    def scores(*probes):
+        cuts = [f"block {i}" for i in range(len(probes) - 1)] + ["last"]
+        return [transfer.DepthScore(cut, 8, p, 0.0) for cut, p in zip(cuts, probes, strict=True)]
+
+    note = transfer.middle_cut_note(scores(0.70, 0.86, 0.78), 500)
+    assert note is not None and "block 1" in note and "86.0%" in note and "78.0%" in note
+    assert "+8.0%" in note
+    # 2 points on 500 images is within 2 standard errors of 78% (3.7 points): no claim.
+    assert transfer.middle_cut_note(scores(0.70, 0.80, 0.78), 500) is None
+    # On 5,000 images 2 points is beyond it (1.2 points).
+    assert transfer.middle_cut_note(scores(0.70, 0.80, 0.78), 5000) is not None
+    assert transfer.middle_cut_note(scores(0.90, 0.95, 0.97), 500) is None
+    assert transfer.middle_cut_note(scores(0.9), 500) is None

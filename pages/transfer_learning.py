@@ -79,7 +79,13 @@ with st.expander("Experiment settings"):
     cuts = backbones.spec(backbone).cut_names
     chosen_cut = columns[0].selectbox("Cut", cuts, index=cuts.index(cut), key="cut")
     head_epochs = columns[1].number_input(
-        "Head epochs", 1, 200, DEFAULTS["head_epochs"], key="head_epochs"
+        "Head epochs",
+        1,
+        200,
+        DEFAULTS["head_epochs"],
+        key="head_epochs",
+        help="On small data sets an epoch is several passes: a head gets at least "
+        f"{transfer.ExperimentConfig().head_min_steps:,} optimiser steps in all.",
     )
     blocks = columns[2].number_input("Blocks fine-tuned", 1, 6, 2, key="blocks")
     tune_epochs = columns[3].number_input("Fine-tune epochs", 1, 50, 3, key="tune_epochs")

@@ -47,6 +47,10 @@ class ExperimentConfig:
     hidden_units: int = 64  # the MLP head's hidden layer
     dropout: float = 0.2  # before the head's output layer
     head_epochs: int = 40  # head on cached features (cheap)
+    # A head's optimiser steps in all (more passes per epoch on small sets): with few steps
+    # it stays far below a linear probe (digits, 75 images: test 0.55 after 40 epochs of 3
+    # batches, 0.83 after 400 epochs; the probe 0.88).
+    head_min_steps: int = 3000
     head_batch_size: int = 32  # larger batches scored lower on the small data sets
     head_learning_rate: float = 1e-3  # Adam; fine-tuning uses a tenth of it
     fine_tune_blocks: int = 2  # the top N blocks unfrozen in (b)

@@ -9,6 +9,7 @@ training from scratch) the Keras way. ``fit_head`` needs the TensorFlow backend.
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import TYPE_CHECKING
 
@@ -249,9 +250,11 @@ class _HeadTrainer:
             callbacks = keras.callbacks.CallbackList(callbacks or [], model=head)
             rng = np.random.default_rng(config.seed)
             callbacks.on_train_begin()
+            passes = head_passes(config, len(x))
             for epoch in range(config.head_epochs):
                 callbacks.on_epoch_begin(epoch)
-                order = rng.permutation(len(x)).astype(np.int32)
+                order = np.concatenate([rng.permutation(len(x)) for _ in range(passes)])
+                order = order.astype(np.int32)
                 loss, acc = self.train_epoch(x, y, order, np.int32(config.head_batch_size))
                 logs = {"loss": float(loss), "accuracy": float(acc)}
                 if ensemble_with is not None:
@@ -283,6 +286,15 @@ def _head_trainer(key: tuple) -> _HeadTrainer:
         return _HEAD_TRAINERS[key]
 
 
+def head_passes(config: ExperimentConfig, train_images: int) -> int:
+    """Passes over the data per logged epoch of a head on ``train_images`` vectors: 1, or
+    more when ``config.head_epochs`` single passes of batches of ``config.head_batch_size``
+    would give fewer than ``config.head_min_steps`` optimiser steps (small data sets).
+    The epochs stay ``config.head_epochs``: curves and progress keep their length."""
+    per_pass = max(1, math.ceil(train_images / config.head_batch_size))
+    return max(1, math.ceil(config.head_min_steps / (config.head_epochs * per_pass)))
+
+
 def fit_head(
     train_features: np.ndarray,
     train_labels: np.ndarray,
@@ -296,7 +308,8 @@ def fit_head(
     TensorFlow backend only (the training loop is a ``tf.function``, see ``_HeadTrainer``).
 
     Adam at ``config.head_learning_rate``, ``config.head_epochs`` epochs of mini-batches
-    of ``config.head_batch_size``; ``callbacks`` get Keras's ``on_epoch_end(epoch, logs)``
+    of ``config.head_batch_size``, an epoch being ``head_passes`` shuffled passes (at least
+    ``config.head_min_steps`` steps in all); ``callbacks`` get Keras's ``on_epoch_end(epoch, logs)``
     with loss, accuracy (and val_loss, val_accuracy with ``validation``). The same seed
     gives the same head. With ``ensemble_with`` (the other members' probabilities on the
     training and on the validation features) those logs are the ensemble's: the mean of

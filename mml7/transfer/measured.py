@@ -65,6 +65,7 @@ class Signals:
     pixels: float
     learning: list[tuple[int, float]]
     fine_tune_gain: float | None = None
+    scratch_steps: int | None = None  # the from-scratch run's optimiser steps
 
     @classmethod
     def from_dict(cls, found: dict) -> Signals:
@@ -275,6 +276,7 @@ def measure_signals(dataset, config, features: dict, fine_tune: bool = False, pr
     report(progress, 0.6, "learning curve of the probe")
     gain = short_fine_tune_gain(dataset, config, chosen, train, validation) if fine_tune else None
     report(progress, 1.0, "signals measured")
+    steps = config.scratch_epochs * math.ceil(len(train) / config.batch_size)
     return Signals(
         dataset.num_classes,
         len(validation),
@@ -284,6 +286,7 @@ def measure_signals(dataset, config, features: dict, fine_tune: bool = False, pr
         pixel_score,
         learning,
         gain,
+        steps,
     )
 
 
@@ -347,12 +350,14 @@ PRECOMPUTED_FILE = Path(__file__).with_name("builtin_signals.json")
 # What the signals depend on (the rest of a config changes only the experiments).
 _KEY_FIELDS = (
     "backbone",
+    "scratch_epochs",
     "cut",
     "image_size",
     "max_train_images",
     "validation_fraction",
     "seed",
     "head_epochs",
+    "head_min_steps",
     "head_learning_rate",
     "head_batch_size",
     "hidden_units",

@@ -171,8 +171,8 @@ def test_signals_survive_json_and_the_precomputed_file_is_keyed_by_what_they_dep
     key = measured.signals_key("Digits (8x8)", config)
     path.write_text(json.dumps({"signals": {key: dataclasses.asdict(found)}}))
     assert measured.precomputed("Digits (8x8)", config, path) == found
-    # Epochs of the from-scratch run do not change the signals; the cut and the cap do.
-    same = dataclasses.replace(config, scratch_epochs=3)
+    # Epochs of the fine-tuning run do not change the signals; the cut and the cap do.
+    same = dataclasses.replace(config, fine_tune_epochs=7)
     assert measured.precomputed("Digits (8x8)", same, path) == found
     for other in (
         dataclasses.replace(config, cut="last"),

@@ -1,5 +1,8 @@
 """mml7.transfer: the 2x2 table, similarity, LogME / probe, head and fine-tuning, ensemble."""
 
+import dataclasses
+
+import keras
 import numpy as np
 import pytest
 
@@ -260,6 +263,23 @@ def _blobs(n=240, dim=16, classes=3, seed=0):
     return (centres[labels] + rng.normal(0, 1, (n, dim))).astype(np.float32), labels
 
 
+def test_a_head_on_few_images_gets_its_minimum_of_steps():
+    config = transfer.ExperimentConfig(head_epochs=40, head_batch_size=32, head_min_steps=3000)
+    assert transfer.head_passes(config, 75) == 25  # 3 batches a pass: 40 x 25 x 3 >= 3,000
+    assert transfer.head_passes(config, 7500) == 1  # 235 batches a pass: 40 passes suffice
+    assert transfer.head_passes(dataclasses.replace(config, head_min_steps=0), 75) == 1
+    x, y = _blobs()
+    few, labels = x[:15], y[:15]
+    losses = {}
+    for steps in (0, 3000):
+        recorder = keras.callbacks.History()
+        short = dataclasses.replace(config, head_epochs=5, head_min_steps=steps, dropout=0.0)
+        transfer.fit_head(few, labels, 3, short, callbacks=[recorder])
+        assert len(recorder.history["loss"]) == 5  # the epochs stay as configured
+        losses[steps] = recorder.history["loss"][-1]
+    assert losses[3000] < 0.5 * losses[0]
+
+
 def test_fit_head_matches_keras_fit_on_full_batches():
     """Same start, full-batch Adam, no dropout: the reused trainer gives the weights and
     the per-epoch loss/accuracy that compiling and fitting the head with Keras gives."""
@@ -267,7 +287,12 @@ def test_fit_head_matches_keras_fit_on_full_batches():
 
     x, y = _blobs()
     config = transfer.ExperimentConfig(
-        hidden_units=8, dropout=0.0, head_epochs=5, head_batch_size=len(x), seed=3
+        hidden_units=8,
+        dropout=0.0,
+        head_epochs=5,
+        head_batch_size=len(x),
+        head_min_steps=0,  # one pass per epoch, as Keras's fit
+        seed=3,
     )
     recorder = keras.callbacks.History()
     ours = transfer.fit_head(x, y, 3, config, validation=(x[:50], y[:50]), callbacks=[recorder])
@@ -308,7 +333,10 @@ def test_fit_head_with_ensemble_with_logs_the_ensembles_scores():
     x, y = _blobs(n=120, classes=2)
     # The other member leans to the wrong class (0.9 vs 0.1) on every image.
     leaning = np.where(np.eye(2)[y] == 1, 0.1, 0.9).astype(np.float32)
-    config = transfer.ExperimentConfig(hidden_units=8, head_epochs=20, head_batch_size=32)
+    # A short head (one pass per epoch), not sure enough to outvote the leaning member.
+    config = transfer.ExperimentConfig(
+        hidden_units=8, head_epochs=20, head_batch_size=32, head_min_steps=0
+    )
     recorder = keras.callbacks.History()
     head = transfer.fit_head(
         x[:80],

@@ -50,6 +50,28 @@ def test_best_prediction_wins_and_near_ties_go_to_the_cheaper_strategy():
     assert "fine-tuning was not probed" in far.notes[0]
 
 
+def test_from_scratch_is_predicted_from_pixels_discounted_by_its_steps():
+    base = signals(pixels=0.9)  # 2 classes: chance 0.5
+    assert measured.scratch_prediction(base) == 0.9  # steps unknown: the pixel probe
+    at = {
+        steps: measured.scratch_prediction(dataclasses.replace(base, scratch_steps=steps), 100)
+        for steps in (0, 100, 100_000)
+    }
+    assert at[0] == pytest.approx(0.5)
+    assert at[100] == pytest.approx(0.5 + 0.4 * (1 - np.exp(-1)))
+    assert at[100_000] == pytest.approx(0.9)
+    # Few steps: pixels far above the frozen features no longer make from scratch win.
+    few = dataclasses.replace(signals(probe=0.6, pixels=0.9), scratch_steps=10)
+    assert measured.predict(few).strategy == "train_head"
+
+
+def test_the_ensemble_is_predicted_by_the_two_probes_together():
+    paired = dataclasses.replace(signals(probe=0.8), ensemble_probe=0.86)
+    chosen = measured.predict(paired)
+    assert chosen.predicted["ensemble"] == 0.86 and chosen.strategy == "ensemble"
+    assert measured.predict(signals(probe=0.8)).predicted["ensemble"] == 0.8
+
+
 def test_intervals_widen_on_few_validation_images():
     few = measured.predict(signals(validation=20)).intervals["train_head"]
     many = measured.predict(signals(validation=2000)).intervals["train_head"]
@@ -118,6 +140,11 @@ def test_signals_are_measured_on_the_experiments_split():
     assert [n for n, _ in found.learning] == [8, 15, 30, 60]
     assert found.learning[-1][1] == found.probe["last"]  # all the images: the probe itself
     assert found.fine_tune_gain is None
+    assert found.scratch_steps == config.scratch_epochs * 2  # 60 images, batches of 32
+    assert found.ensemble_probe is None  # the ensemble's cut (block 11) was not given
+    paired = transfer.ExperimentConfig(cut="last", ensemble_cut="block 5")
+    both = measured.measure_signals(dataset, paired, features)
+    assert found.ensemble_probe is None and 0.5 <= both.ensemble_probe <= 1.0
     with pytest.raises(InputError, match="no features at the cut"):
         measured.measure_signals(dataset, transfer.ExperimentConfig(cut="block 11"), features)
 

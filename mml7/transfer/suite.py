@@ -10,7 +10,8 @@ The rules: the lecture's table (``advise``), the measured recommendation
 (``measured.predict``), "always fine-tune" and "always train the head". A rule's *regret*
 is the best test accuracy minus its strategy's. "Collect more data" is a hit when the
 head's test accuracy still rose by more than the margin from half to all of the training
-images, and its regret is the head's (what one trains meanwhile).
+images, and its regret is that of what one trains meanwhile (the measured
+recommendation's best-predicted experiment; the head for the lecture's table).
 
 Design and report: the recommendation is designed on ``DESIGN_CASES`` and the summary
 reports on the other cases. Results go to a JSON-lines file, one line per run, and a rerun
@@ -167,23 +168,25 @@ def run_one(case: Case, per_class: int, seed: int, config: ExperimentConfig, pro
     }
 
 
-def rule_choice(run: dict, rule: str) -> str:
-    """The strategy ``rule`` picks on ``run``; the measured one is predicted again from the
-    recorded signals (today's ``measured.predict``) when the run has them."""
+def rule_choice(run: dict, rule: str) -> tuple[str, str]:
+    """(strategy, meanwhile): what ``rule`` picks on ``run`` and, for "collect more data",
+    what it trains meanwhile (the measured recommendation's best-predicted experiment; the
+    head for the others). The measured one is predicted again from the recorded signals
+    (today's ``measured.predict``) when the run has them."""
     if rule == "measured" and "signals" in run:
-        return measured.predict(measured.Signals.from_dict(run["signals"])).strategy
-    if rule in ("textbook", "measured"):
-        return run[rule]
-    return rule.removeprefix("always ")
+        found = measured.predict(measured.Signals.from_dict(run["signals"]))
+        return found.strategy, found.meanwhile
+    choice = run[rule] if rule in ("textbook", "measured") else rule.removeprefix("always ")
+    return choice, choice if choice != "collect_more_data" else "train_head"
 
 
 def score_rule(run: dict, rule: str) -> tuple[bool, float]:
     """(hit, regret) of ``rule`` on one run (see the module's docstring)."""
-    choice = rule_choice(run, rule)
+    choice, meanwhile = rule_choice(run, rule)
     best = max(run["test"].values())
     margin = measured.margin(run["test_images"])
     if choice == "collect_more_data":
-        return run["collect_gain"] > margin, best - run["test"]["train_head"]
+        return run["collect_gain"] > margin, best - run["test"][meanwhile]
     return choice in run["winners"], best - run["test"][choice]
 
 

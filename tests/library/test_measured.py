@@ -41,9 +41,12 @@ def test_best_prediction_wins_and_near_ties_go_to_the_cheaper_strategy():
     chosen = measured.predict(signals(fine_tune_gain=0.10))
     assert chosen.strategy == "fine_tune"
     assert chosen.predicted["fine_tune"] == pytest.approx(0.9)
-    # Half a point on 200 images (margin 1 point) is a tie: the head is cheaper.
+    # Half a point on 200 images (margin 1 point) is a tie: the ensemble of heads first
+    # (as cheap as a head, less variance), then the head.
     tie = measured.predict(signals(fine_tune_gain=0.005))
-    assert tie.strategy == "train_head" and "goes to the cheapest" in tie.reason
+    assert tie.strategy == "ensemble" and "(a tie within 1%: ensemble first)" in tie.reason
+    worse = dataclasses.replace(signals(fine_tune_gain=0.005), ensemble_probe=0.7)
+    assert measured.predict(worse).strategy == "train_head"
     # Pixels (the from-scratch proxy) far above the frozen features: from scratch.
     far = measured.predict(signals(probe=0.6, pixels=0.9))
     assert far.strategy == "from_scratch"
@@ -62,7 +65,7 @@ def test_from_scratch_is_predicted_from_pixels_discounted_by_its_steps():
     assert at[100_000] == pytest.approx(0.9)
     # Few steps: pixels far above the frozen features no longer make from scratch win.
     few = dataclasses.replace(signals(probe=0.6, pixels=0.9), scratch_steps=10)
-    assert measured.predict(few).strategy == "train_head"
+    assert measured.predict(few).strategy == "ensemble"  # = the head's 0.6: a tie
 
 
 def test_the_ensemble_is_predicted_by_the_two_probes_together():
@@ -84,8 +87,10 @@ def test_collect_more_data_only_when_twice_the_data_is_predicted_to_pay():
     assert advice.strategy == "collect_more_data"
     assert advice.twice_the_data == pytest.approx(0.8)  # 1 - 4 / sqrt(400): +8.3 points
     assert "twice the training images (+8.3%" in advice.reason
+    assert advice.meanwhile == "ensemble"  # what to train while collecting
     high_bar = measured.predict(signals(probe=rising[-1][1], learning=rising), 0.1)
-    assert high_bar.strategy == "train_head" and "twice the data would add 8.3%" in high_bar.reason
+    assert high_bar.strategy == "ensemble" and "twice the data would add 8.3%" in high_bar.reason
+    assert high_bar.meanwhile == high_bar.strategy
 
 
 def test_winners_and_judging_use_two_validation_images():

@@ -57,6 +57,31 @@ def test_rules_score_hits_and_regrets():
     assert not suite.score_rule(dict(collect, collect_gain=0.005), "textbook")[0]
 
 
+def test_measured_is_rescored_from_its_signals_and_collecting_costs_its_meanwhile():
+    import dataclasses
+
+    from mml7.transfer import measured
+
+    rising = [(n, 1 - 4 * n**-0.5) for n in (25, 50, 100, 200)]  # +8 points from 2x data
+    signals = measured.Signals(
+        num_classes=10,
+        validation_images=200,
+        cut="last",
+        probe={"last": rising[-1][1]},
+        knn=0.7,
+        pixels=0.5,
+        learning=rising,
+        fine_tune_gain=0.2,  # fine-tuning predicted best: trained meanwhile
+        scratch_steps=100,
+    )
+    run = _run(measured="train_head") | {"signals": dataclasses.asdict(signals)}
+    assert suite.rule_choice(run, "measured") == ("collect_more_data", "fine_tune")
+    hit, regret = suite.score_rule(run, "measured")
+    assert hit and regret == 0.0  # the head still rose 3 points; fine-tuning was the best
+    book = _run(textbook="collect_more_data")
+    assert suite.rule_choice(book, "textbook") == ("collect_more_data", "train_head")
+
+
 def test_summary_reports_on_the_report_cases_only():
     runs = [_run(), _run(measured="train_head"), _run(case=suite.DESIGN_CASES[0])]
     found = suite.summary(runs)

@@ -53,8 +53,7 @@ def similarity_context(similarity: float) -> None:
 
 def measured_recommendation(found: measured.Measured, signals: measured.Signals) -> None:
     """The measured column: the recommendation, why, and the predictions with intervals."""
-    name = found.strategy.replace("_", " ")
-    st.success(f"**{name}**: {found.reason}.")
+    st.success(f"**Measured recommendation:** {found.reason}.")
     st.plotly_chart(
         figures.predicted_chart(found.predicted, found.intervals, found.strategy),
         key="predicted",

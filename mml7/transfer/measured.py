@@ -184,16 +184,14 @@ def predict(signals: Signals, worth_collecting: float = WORTH_COLLECTING) -> Mea
             f"({predicted[choice]:.1%})"
         )
         return Measured("collect_more_data", predicted, intervals, twice, reason, notes, choice)
-    runner_up = max((v for k, v in predicted.items() if k not in near), default=None)
+    others = ", ".join(
+        f"{key.replace('_', ' ')} {value:.1%}" for key, value in predicted.items() if key != choice
+    )
+    tie = f"; within {margin(n):.0%} of the best, {choice.replace('_', ' ')} goes first"
     reason = (
-        f"{choice.replace('_', ' ')} is predicted at {predicted[choice]:.1%}"
-        + (f", ahead of the rest's {runner_up:.1%}" if runner_up is not None else "")
-        + (
-            f" (a tie within {margin(n):.0%}: {choice.replace('_', ' ')} first)"
-            if len(near) > 1
-            else ""
-        )
-        + f"; twice the data would add {max(gain, 0.0):.1%}"
+        f"{choice.replace('_', ' ')} is predicted at {predicted[choice]:.1%} ({others}"
+        + (tie if len(near) > 1 else "")
+        + f"); twice the data would add {max(gain, 0.0):.1%}"
     )
     return Measured(choice, predicted, intervals, twice, reason, notes, choice)
 

@@ -44,7 +44,7 @@ def test_best_prediction_wins_and_near_ties_go_to_the_cheaper_strategy():
     # Half a point on 200 images (margin 1 point) is a tie: the ensemble of heads first
     # (as cheap as a head, less variance), then the head.
     tie = measured.predict(signals(fine_tune_gain=0.005))
-    assert tie.strategy == "ensemble" and "(a tie within 1%: ensemble first)" in tie.reason
+    assert tie.strategy == "ensemble" and "within 1% of the best, ensemble goes first" in tie.reason
     worse = dataclasses.replace(signals(fine_tune_gain=0.005), ensemble_probe=0.7)
     assert measured.predict(worse).strategy == "train_head"
     # Pixels (the from-scratch proxy) far above the frozen features: from scratch.

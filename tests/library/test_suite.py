@@ -92,6 +92,9 @@ def test_summary_reports_on_the_report_cases_only():
     assert found["rules"]["always fine_tune"]["hit_rate"] == 1.0
     assert found["cost_ratio"] == pytest.approx(0.2)
     assert suite.summary(runs, report_only=False)["rules"]["textbook"]["cases"] == 3
+    # CPU seconds, where a run has them, rather than wall seconds a busy machine stretches.
+    timed = dict(_run(), signal_cpu_s=1.0, experiments_cpu_s=20.0)
+    assert suite.cost_ratio(timed) == 0.05 and suite.cost_ratio(_run()) == 0.2
 
 
 def test_run_suite_resumes_and_skips_sizes_the_pool_cannot_give(tmp_path, monkeypatch):

@@ -99,6 +99,7 @@ def main() -> int:
         raise SystemExit(
             f"bench/unpooling.py measures under {' or '.join(BACKENDS)}, not {backend}"
         )
+    load_before = os.getloadavg()[0]
     data = np.random.default_rng(0).normal(size=SHAPE).astype("float32")
     x = keras.ops.convert_to_tensor(data)
     ways = {"nearest": forward_backward(nearest), "max": forward_backward(max_unpooling)}
@@ -119,7 +120,13 @@ def main() -> int:
         name: statistics.median(m / n for m, n in zip(times[name], times["nearest"], strict=True))
         for name in ways
     }
+    load = f"load average {load_before:.2f} -> {os.getloadavg()[0]:.2f}"
     results = [
+        {
+            "figure": f"machine {load} (1 min, before -> after; idle means < 0.5)",
+            "value": round(os.getloadavg()[0], 2),
+            "unit": "",
+        },
         {
             "figure": f"max pool + UpSampling2D nearest, fwd+bwd, {backend} (median)",
             "value": round(1000 * medians["nearest"], 1),
@@ -151,7 +158,7 @@ def main() -> int:
         },
     ]
     if "addons" in ways:
-        results[2:2] = [
+        results[3:3] = [
             {
                 "figure": "TF Addons way (argmax + scatter), fwd+bwd, tensorflow (median)",
                 "value": round(1000 * medians["addons"], 1),

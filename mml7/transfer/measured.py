@@ -4,15 +4,17 @@ signals, beside the lecture's textbook table, and both judged on the experiments
 The signals (``measure_signals``) are all taken on the experiments' own split, so a
 prediction and the accuracy it predicts are scored on the same validation images:
 
-- ``probe``: a logistic regression on the frozen features of each cut, fitted on the
-  training images and scored on the validation images: what a new head can reach, per depth;
+- ``probe``: a logistic regression on the frozen features of the chosen cut and of the
+  ensemble's cut, fitted on the training images and scored on the validation images: what
+  a new head can reach; ``ensemble_probe``: the two probes' probabilities averaged;
 - ``knn``: a k-nearest-neighbour classifier on the chosen cut's features, a second opinion;
-- ``pixels``: the same logistic regression on 16x16 grey pixels: what a model without
-  ImageNet's features learns from this many images (the from-scratch proxy);
+- ``pixels``: the same logistic regression on 16x16 grey pixels of at most
+  ``SIGNAL_IMAGES`` training images: what a model without ImageNet's features learns (the
+  from-scratch proxy, discounted by the from-scratch run's ``scratch_steps``);
 - ``learning``: the chosen cut's probe on 1/8, 1/4, 1/2 and all of the training images; a
   power law on its error rate predicts the gain from twice the data;
-- ``fine_tune_gain``: the validation gain of a one-epoch fine-tune over the head it
-  starts from (None when not measured).
+- ``fine_tune_gain``: the validation gain of a one-epoch fine-tune (on at most
+  ``SIGNAL_IMAGES`` training images) over the head it starts from (None when not measured).
 
 ``predict`` turns them into predicted accuracies with intervals and a recommended
 strategy; ``judge`` scores the textbook and the measured recommendation on the results.
@@ -53,6 +55,7 @@ TEXTBOOK_KEYS = {
 # Then the cheaper strategies first.
 PREFERENCE = ("ensemble", "train_head", "fine_tune", "from_scratch")
 LEARNING_FRACTIONS = (0.125, 0.25, 0.5, 1.0)
+SIGNAL_IMAGES = 2000  # training images of the pixel and fine-tune probes, at most
 WORTH_COLLECTING = 0.05  # predicted gain from twice the data that is worth collecting for
 
 
@@ -277,9 +280,14 @@ def measure_signals(dataset, config, features: dict, fine_tune: bool = False, pr
 
     Args:
         config: the ``ExperimentConfig`` of the experiments (split, seed, cut).
-        features: cut -> frozen features of every image (``dataset_features``); every cut
-            given is probed, ``config.cut`` must be among them.
+        features: cut -> frozen features of every image (``dataset_features``);
+            ``config.cut`` must be among them, and ``config.ensemble_cut`` is probed too
+            when given (other cuts are not: they predict nothing).
         fine_tune: also run the one-epoch fine-tune probe (the costly signal).
+
+    The pixel probe and the fine-tune probe train on at most ``SIGNAL_IMAGES`` of the
+    training images (stratified): what they predict is a trend, and on 7,500 images they
+    would cost a third of running every strategy.
     """
     from mml7.progress import report
     from mml7.transfer.datasets import sample_indices
@@ -292,27 +300,32 @@ def measure_signals(dataset, config, features: dict, fine_tune: bool = False, pr
     labels = dataset.labels
     y_train, y_val = labels[train], labels[validation]
     probe, probabilities = {}, {}
-    for index, (cut, f) in enumerate(features.items()):
+    probed = {cut: features[cut] for cut in (config.cut, config.ensemble_cut) if cut in features}
+    for index, (cut, f) in enumerate(probed.items()):
         model = probe_model().fit(f[train], y_train)
         probabilities[cut] = model.predict_proba(f[validation])
         probe[cut] = float(np.mean(model.classes_[probabilities[cut].argmax(axis=1)] == y_val))
-        report(progress, 0.5 * (index + 1) / len(features), f"probe at {cut}")
+        report(progress, 0.5 * (index + 1) / len(probed), f"probe at {cut}")
     ensemble = None
     if config.ensemble_cut in probabilities and config.ensemble_cut != config.cut:
         mean = (probabilities[config.cut] + probabilities[config.ensemble_cut]) / 2
         ensemble = float(np.mean(model.classes_[mean.argmax(axis=1)] == y_val))
     chosen = features[config.cut]
     knn = _knn(chosen[train], y_train, chosen[validation], y_val)
-    pixels = pixel_vectors(dataset.images)
-    pixel_score = _probe(pixels[train], y_train, pixels[validation], y_val)
+    few = train[sample_indices(y_train, SIGNAL_IMAGES, config.seed)]
+    pixels = pixel_vectors(dataset.images[np.concatenate([few, validation])])
+    pixel_score = _probe(pixels[: len(few)], labels[few], pixels[len(few) :], y_val)
     learning = []
     for fraction in LEARNING_FRACTIONS:
         count = max(int(round(fraction * len(train))), 2 * dataset.num_classes)
         subset = train[sample_indices(y_train, count, config.seed)]
+        if len(subset) == len(train):  # all of them: the probe above
+            learning.append((len(train), probe[config.cut]))
+            continue
         score = _probe(chosen[subset], labels[subset], chosen[validation], y_val)
         learning.append((len(subset), score))
     report(progress, 0.6, "learning curve of the probe")
-    gain = short_fine_tune_gain(dataset, config, chosen, train, validation) if fine_tune else None
+    gain = short_fine_tune_gain(dataset, config, chosen, few, validation) if fine_tune else None
     report(progress, 1.0, "signals measured")
     steps = config.scratch_epochs * math.ceil(len(train) / config.batch_size)
     return Signals(

@@ -137,7 +137,7 @@ def test_signals_are_measured_on_the_experiments_split():
     images[labels == 1, :4] += 0.7  # class 1: a bright top half, visible in pixels
     dataset = data.ImageDataset(images, labels, ["a", "b"], "t", "")
     features = {"last": rng.normal(size=(80, 6)), "block 5": images.reshape(80, -1)}
-    config = transfer.ExperimentConfig(cut="last")
+    config = transfer.ExperimentConfig(cut="last", ensemble_cut="block 5")
     found = measured.measure_signals(dataset, config, features)
     assert found.validation_images == 20 and found.cut == "last"
     assert found.probe["block 5"] == 1.0 and found.pixels == 1.0  # the bright half shows
@@ -146,10 +146,10 @@ def test_signals_are_measured_on_the_experiments_split():
     assert found.learning[-1][1] == found.probe["last"]  # all the images: the probe itself
     assert found.fine_tune_gain is None
     assert found.scratch_steps == config.scratch_epochs * 2  # 60 images, batches of 32
-    assert found.ensemble_probe is None  # the ensemble's cut (block 11) was not given
-    paired = transfer.ExperimentConfig(cut="last", ensemble_cut="block 5")
-    both = measured.measure_signals(dataset, paired, features)
-    assert found.ensemble_probe is None and 0.5 <= both.ensemble_probe <= 1.0
+    assert 0.5 <= found.ensemble_probe <= 1.0  # the two probes averaged
+    # Only the chosen cut and the ensemble's are probed: other cuts predict nothing.
+    alone = measured.measure_signals(dataset, transfer.ExperimentConfig(cut="last"), features)
+    assert list(alone.probe) == ["last"] and alone.ensemble_probe is None
     with pytest.raises(InputError, match="no features at the cut"):
         measured.measure_signals(dataset, transfer.ExperimentConfig(cut="block 11"), features)
 

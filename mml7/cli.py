@@ -128,7 +128,7 @@ def _advise(args: argparse.Namespace) -> int:
     config = dataclasses.replace(config, cut=cut, ensemble_cut=transfer.ensemble_cut(scores, cut))
     print(f"cut at: {cut} (ensemble partner: {config.ensemble_cut})")
     print(f"advice: {advice.reason}")
-    signals = measured.measure_signals(dataset, config, features, args.run, progress)
+    signals = measured.measure_signals(dataset, config, features, args.probe_fine_tune, progress)
     chosen = measured.predict(signals)
     print(f"measured recommendation: {chosen.strategy} ({chosen.reason})")
     if args.run:
@@ -197,6 +197,12 @@ def _add_advise(subparsers) -> None:
         "--json",
         action="store_true",
         help="with --run: print the advice and the results as one JSON object, last line",
+    )
+    parser.add_argument(
+        "--probe-fine-tune",
+        action="store_true",
+        help="measure a one-epoch fine-tune for the measured recommendation (slower; on "
+        "the suite it changed no recommendation)",
     )
     parser.add_argument("--backbone", default=backbones.DEFAULT_BACKBONE)
     parser.add_argument("--image-size", type=int, default=96)

@@ -77,10 +77,11 @@ def depth_scores(
 def signals(name: str, upload: Upload | None, config, fine_tune: bool):
     """The measured recommendation's signals (``measured.Signals``) under ``config``: the
     precomputed ones of a built-in data set at the page's defaults, else measured here
-    with a progress bar (``fine_tune``: with the one-epoch fine-tune probe)."""
+    with a progress bar (``fine_tune``: with the one-epoch fine-tune probe, never
+    precomputed)."""
     from mml7.transfer import measured
 
-    if upload is None and (found := measured.precomputed(name, config)) is not None:
+    if upload is None and not fine_tune and (found := measured.precomputed(name, config)):
         return found
     features = experiment_features(name, upload, config)
     with progress_bar("Measuring the cheap signals:") as progress:

@@ -435,8 +435,8 @@ def precomputed(name: str, config, path: Path | None = None) -> Signals | None:
 
 def precompute(names, path: Path | None = None, progress=None) -> dict:
     """Measure every built-in data set in ``names`` as the page does at its defaults
-    (``APP_CONFIG_FIELDS``; cut from ``recommended_cut`` on 500 images), with the
-    one-epoch fine-tune, and write them to ``path`` (the page's file by default)."""
+    (``APP_CONFIG_FIELDS``; cut from ``recommended_cut`` on 500 images; no fine-tune
+    probe) and write them to ``path`` (the page's file by default)."""
     import time
 
     from mml7 import backbones
@@ -466,7 +466,7 @@ def precompute(names, path: Path | None = None, progress=None) -> dict:
         config = dataclasses.replace(config, cut=cut, ensemble_cut=ensemble_cut(scores, cut))
         wanted = tuple(dict.fromkeys((cut, config.ensemble_cut)))
         features = dataset_features(dataset, config, wanted, scaled(part, 0.2, 0.5))
-        signals = measure_signals(dataset, config, features, True, scaled(part, 0.5, 1.0))
+        signals = measure_signals(dataset, config, features, False, scaled(part, 0.5, 1.0))
         record["signals"][signals_key(name, config)] = dataclasses.asdict(signals)
         record["seconds"][name] = round(time.perf_counter() - began, 1)
     path.write_text(json.dumps(record, indent=1) + "\n")

@@ -2,7 +2,8 @@
 scored on a fixed held-out test split, and four rules judged on them.
 
 For each (case, images per class, seed) the suite draws that many training-pool images per
-class, measures the signals (``measured.measure_signals``, timed), runs every strategy
+class, measures the signals (``measured.measure_signals`` without the fine-tune probe:
+on the suite it changed no recommendation and cost most of the signals' time; timed), runs every strategy
 (``run_experiments``, timed) and scores each trained model on the case's test split, which
 no training or validation image comes from. On the test split a strategy *wins* when it is
 within max(1 point, 2 standard errors of its paired difference with the best) of the best.
@@ -136,7 +137,7 @@ def run_one(case: Case, per_class: int, seed: int, config: ExperimentConfig, pro
     cut = recommended_cut(scores)
     config = dataclasses.replace(config, cut=cut, ensemble_cut=ensemble_cut(scores, cut))
     began, cpu = time.perf_counter(), time.process_time()
-    signals = measured.measure_signals(data, config, features, True, scaled(progress, 0.2, 0.3))
+    signals = measured.measure_signals(data, config, features, False, scaled(progress, 0.2, 0.3))
     signal_s, signal_cpu_s = time.perf_counter() - began, time.process_time() - cpu
     textbook = advise(data, imagenet_similarity(data.images, 64, seed), config=config)
     began, cpu = time.perf_counter(), time.process_time()
@@ -168,6 +169,29 @@ def run_one(case: Case, per_class: int, seed: int, config: ExperimentConfig, pro
         # CPU seconds of this process: unlike wall seconds, not stretched by other work.
         "signal_cpu_s": signal_cpu_s,
         "experiments_cpu_s": experiments_cpu_s,
+    }
+
+
+def resignal(run: dict, case: Case, config: ExperimentConfig) -> dict:
+    """``run`` with its signals measured again by today's ``measure_signals`` (without the
+    fine-tune probe) and their CPU seconds; the experiments and test scores are kept. The
+    previous signals stay under "previous_signals"."""
+    data = case.pool.per_class(run["per_class"], run["seed"])
+    recorded = run["signals"]
+    cuts = list(recorded["probe"])
+    partner = next((cut for cut in cuts if cut != recorded["cut"]), recorded["cut"])
+    config = dataclasses.replace(
+        config, seed=run["seed"], cut=recorded["cut"], ensemble_cut=partner
+    )
+    features = dataset_features(data, config, tuple(dict.fromkeys((recorded["cut"], partner))))
+    began, cpu = time.perf_counter(), time.process_time()
+    signals = measured.measure_signals(data, config, features, False)
+    took, took_cpu = time.perf_counter() - began, time.process_time() - cpu
+    return run | {
+        "previous_signals": run.get("previous_signals", recorded),
+        "signals": dataclasses.asdict(signals),
+        "signal_s": took,
+        "signal_cpu_s": took_cpu,
     }
 
 

@@ -89,39 +89,10 @@ def reference_unpooled(x: np.ndarray) -> np.ndarray:
     return kept.transpose(0, 1, 4, 2, 5, 3).reshape(x.shape)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--json", action="store_true", help="print RESULT lines for run_all")
-    parser.add_argument("--repeats", type=int, default=15)
-    args = parser.parse_args()
-    backend = keras.backend.backend()
-    if backend not in BACKENDS:
-        raise SystemExit(
-            f"bench/unpooling.py measures under {' or '.join(BACKENDS)}, not {backend}"
-        )
-    load_before = os.getloadavg()[0]
-    data = np.random.default_rng(0).normal(size=SHAPE).astype("float32")
-    x = keras.ops.convert_to_tensor(data)
-    ways = {"nearest": forward_backward(nearest), "max": forward_backward(max_unpooling)}
-    if backend == "tensorflow":
-        ways["addons"] = forward_backward(addons_scatter)
-    outputs = {name: step(x) for name, step in ways.items()}  # compiles each function once
-    # d sum(y * y) / dx is 2 y at the remembered positions: exact, no rounding.
-    same = np.array_equal(np.asarray(outputs["max"][1]), 2 * reference_unpooled(data))
-    times = {name: [] for name in ways}
-    for _ in range(args.repeats):
-        for name, step in ways.items():
-            start = time.perf_counter()
-            loss, gradient = step(x)
-            np.asarray(gradient)
-            times[name].append(time.perf_counter() - start)
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    ratios = {
-        name: statistics.median(m / n for m, n in zip(times[name], times["nearest"], strict=True))
-        for name in ways
-    }
+def _rows(backend: str, medians: dict, ratios: dict, same: bool, load_before: float) -> list:
+    """The figures of one run (mml7's way against nearest), the machine's load first."""
     load = f"load average {load_before:.2f} -> {os.getloadavg()[0]:.2f}"
-    results = [
+    return [
         {
             "figure": f"machine {load} (1 min, before -> after; idle means < 0.5)",
             "value": round(os.getloadavg()[0], 2),
@@ -157,6 +128,40 @@ def main() -> int:
             "ok": same,
         },
     ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--json", action="store_true", help="print RESULT lines for run_all")
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args()
+    backend = keras.backend.backend()
+    if backend not in BACKENDS:
+        raise SystemExit(
+            f"bench/unpooling.py measures under {' or '.join(BACKENDS)}, not {backend}"
+        )
+    load_before = os.getloadavg()[0]
+    data = np.random.default_rng(0).normal(size=SHAPE).astype("float32")
+    x = keras.ops.convert_to_tensor(data)
+    ways = {"nearest": forward_backward(nearest), "max": forward_backward(max_unpooling)}
+    if backend == "tensorflow":
+        ways["addons"] = forward_backward(addons_scatter)
+    outputs = {name: step(x) for name, step in ways.items()}  # compiles each function once
+    # d sum(y * y) / dx is 2 y at the remembered positions: exact, no rounding.
+    same = np.array_equal(np.asarray(outputs["max"][1]), 2 * reference_unpooled(data))
+    times = {name: [] for name in ways}
+    for _ in range(args.repeats):
+        for name, step in ways.items():
+            start = time.perf_counter()
+            loss, gradient = step(x)
+            np.asarray(gradient)
+            times[name].append(time.perf_counter() - start)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    ratios = {
+        name: statistics.median(m / n for m, n in zip(times[name], times["nearest"], strict=True))
+        for name in ways
+    }
+    results = _rows(backend, medians, ratios, same, load_before)
     if "addons" in ways:
         results[3:3] = [
             {

@@ -198,9 +198,7 @@ def verdict(advice, result, curve, head_curve, found: measured.Measured | None) 
         (st.success if judged.agree else st.warning)(judged.sentence)
     predicted = None
     if found is not None:
-        results = {
-            measured.ROW_KEYS[row["strategy"]]: row["validation_accuracy"] for row in result.rows
-        }
+        results = measured.row_results(result.rows)
         points = [(point["train_images"], point["accuracy"]) for point in head_curve]
         held = measured.judge(found.strategy, results, points, result.num_validation)
         with mine:

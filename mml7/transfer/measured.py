@@ -221,10 +221,15 @@ def judge(
     return learning[-1][1] - learning[-2][1] > margin(validation_images)
 
 
+def row_results(rows: list[dict]) -> dict[str, float]:
+    """Strategy key -> validation accuracy, from ``run_experiments``'s rows."""
+    return {ROW_KEYS[row["strategy"]]: float(row["validation_accuracy"]) for row in rows}
+
+
 def contract(textbook, measured: Measured, rows: list[dict], learning, validation_images):
     """The ``advise --run --json`` object (see the README): textbook and measured advice,
     the results per strategy, the winners and whether each recommendation held."""
-    results = {ROW_KEYS[row["strategy"]]: float(row["validation_accuracy"]) for row in rows}
+    results = row_results(rows)
     book = TEXTBOOK_KEYS[textbook.strategy]
     return {
         "textbook": {

@@ -156,9 +156,7 @@ def run_one(case: Case, per_class: int, seed: int, config: ExperimentConfig, pro
         "test": {key: float(values.mean()) for key, values in correct.items()},
         "winners": paired_winners(correct),
         "collect_gain": float(collect_gain),
-        "validation": {
-            measured.ROW_KEYS[row["strategy"]]: row["validation_accuracy"] for row in result.rows
-        },
+        "validation": measured.row_results(result.rows),
         "textbook": measured.TEXTBOOK_KEYS[textbook.strategy],
         "measured": chosen.strategy,
         "predicted": chosen.predicted,

@@ -12,7 +12,9 @@ searches every window again), and the unpooling's gradient is the upstream gradi
 the remembered position of each window.
 
 Only ``keras.ops``, so both layers train under any Keras backend (the tests run them
-under TensorFlow and JAX). The two gradients are ``ops.custom_gradient`` functions that
+under TensorFlow and JAX). Under TensorFlow, whose graphs run each operation as its own
+pass over memory unless XLA compiles them, the mask and the two gradients are each
+compiled by XLA into fused kernels (``_fused``); JAX compiles whole training steps anyway. The two gradients are ``ops.custom_gradient`` functions that
 take the mask as an argument (a gradient that closed over a tensor of the layer's own
 trace would leak it under JAX). Both work on a free reshape of the image into windows,
 ``(batch, rows / p, p, cols / q, q, channels)``, over which a pooled tensor broadcasts
@@ -47,6 +49,20 @@ def _pool_pair(pool_size) -> tuple[int, int]:
     return pair
 
 
+def _fused(function):
+    """``function`` compiled by XLA under TensorFlow (its element-wise steps fused into
+    one pass over memory instead of one pass each), unchanged under other backends.
+
+    Only for the few element-wise functions below: XLA on a CPU runs pooling gradients
+    slower than TensorFlow's own kernels, so whole models are not compiled this way.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return function
+    import tensorflow as tf
+
+    return tf.function(function, jit_compile=True, autograph=False)
+
+
 def _windows(x, pool_size: tuple[int, int]):
     """(batch, r * p, c * q, channels) -> (batch, r, p, c, q, channels): the pool
     windows, a reshape that copies nothing."""
@@ -62,6 +78,44 @@ def _per_window(pooled):
     return ops.reshape(pooled, (batch, rows, 1, cols, 1, channels))
 
 
+@_fused
+def _first_maximum_mask(inputs, maxima, pool_size: tuple[int, int]):
+    """1 at the first position (row-major) of each window holding the window's max, 0
+    elsewhere, in windows (batch, r, p, c, q, channels).
+
+    Each position scores its rank from the end of the window (larger for earlier
+    positions) where it holds the maximum, 0 elsewhere; the window's largest score marks
+    the first maximum, as ``argmax`` would pick it among ties.
+    """
+    rows, cols = pool_size
+    order = np.arange(rows * cols, 0, -1, dtype="float32").reshape(1, 1, rows, 1, cols, 1)
+    at_max = ops.equal(_windows(inputs, pool_size), _per_window(maxima))
+    score = ops.where(at_max, ops.cast(order, inputs.dtype), 0)
+    first = ops.max_pool(ops.reshape(score, ops.shape(inputs)), pool_size, pool_size, "valid")
+    # Scores are whole numbers, 0 off the maxima and distinct on them, so score // first
+    # is exactly 1 at the first maximum and 0 elsewhere (one operation, no cast).
+    return ops.floor_divide(score, _per_window(first))
+
+
+@_fused
+def _spread_to_mask(values, mask):
+    """``upsample_nearest(values) * mask``: (batch, r, c, ch) values, mask in windows ->
+    (batch, r * p, c * q, ch)."""
+    batch, rows, pool_rows, cols, pool_cols, channels = ops.shape(mask)
+    unpooled = _per_window(values) * mask
+    return ops.reshape(unpooled, (batch, rows * pool_rows, cols * pool_cols, channels))
+
+
+@_fused
+def _gather_at_mask(upstream, mask):
+    """The value of ``upstream`` (batch, r * p, c * q, ch) at the remembered position of
+    each window: (batch, r, c, ch)."""
+    remembered = ops.reshape(upstream, ops.shape(mask)) * mask
+    # One window axis at a time, rows first: TensorFlow sums two separate axes at once
+    # several times slower than one after the other.
+    return ops.sum(ops.sum(remembered, axis=2), axis=3)
+
+
 @ops.custom_gradient
 def _maxima_with_mask_gradient(inputs, maxima, mask):
     """``maxima``, with the gradient ``upsample_nearest(upstream) * mask`` for ``inputs``.
@@ -74,7 +128,7 @@ def _maxima_with_mask_gradient(inputs, maxima, mask):
     def gradient(*args, upstream=None):
         if upstream is None:  # TensorFlow and JAX pass it positionally, PyTorch by name
             (upstream,) = args
-        return ops.reshape(_per_window(upstream) * mask, ops.shape(inputs)), None, None
+        return _spread_to_mask(upstream, mask), None, None
 
     return maxima, gradient
 
@@ -87,14 +141,9 @@ def _unpool_with_mask(values, mask):
     def gradient(*args, upstream=None):
         if upstream is None:
             (upstream,) = args
-        remembered = ops.reshape(upstream, ops.shape(mask)) * mask
-        # One window axis at a time, rows first: TensorFlow sums two separate axes at
-        # once several times slower than one after the other.
-        return ops.sum(ops.sum(remembered, axis=2), axis=3), None
+        return _gather_at_mask(upstream, mask), None
 
-    batch, rows, pool_rows, cols, pool_cols, channels = ops.shape(mask)
-    unpooled = _per_window(values) * mask
-    return ops.reshape(unpooled, (batch, rows * pool_rows, cols * pool_cols, channels)), gradient
+    return _spread_to_mask(values, mask), gradient
 
 
 def _check_data_format(data_format: str | None) -> str:
@@ -140,11 +189,6 @@ class MaxPoolingWithArgmax2D(keras.layers.Layer):
         super().__init__(**kwargs)
         self.pool_size = _pool_pair(pool_size)
         self.data_format = _check_data_format(data_format)
-        rows, cols = self.pool_size
-        # Tie-break scores: larger for earlier positions in row-major order, so the max
-        # score among the tied maxima picks the first one (as argmax would). Shaped to
-        # broadcast over the windows of ``_windows``.
-        self._order = np.arange(rows * cols, 0, -1, dtype="float32").reshape(1, 1, rows, 1, cols, 1)
 
     def call(self, inputs):
         rows, cols = self.pool_size
@@ -154,24 +198,12 @@ class MaxPoolingWithArgmax2D(keras.layers.Layer):
         if not static or (height, width) != (shape[1], shape[2]):  # a slice may copy
             inputs = inputs[:, :height, :width, :]  # floor, like "valid" pooling
         maxima = ops.max_pool(inputs, self.pool_size, self.pool_size, padding="valid")
-        mask = ops.stop_gradient(self._first_maximum_mask(inputs, maxima))
+        mask = ops.stop_gradient(_first_maximum_mask(inputs, maxima, self.pool_size))
         # The gradient of the pooled values goes to the remembered positions, written out
         # instead of max pooling's own gradient: that one is slower (it searches each
         # window again) and its choice among tied maxima is backend-defined.
         pooled = _maxima_with_mask_gradient(inputs, maxima, mask)
         return pooled, ops.reshape(mask, ops.shape(inputs))
-
-    def _first_maximum_mask(self, inputs, maxima):
-        """1 at the first position (row-major) of each window holding the window's max, in
-        windows (batch, r, p, c, q, channels)."""
-        at_max = ops.equal(_windows(inputs, self.pool_size), _per_window(maxima))
-        score = ops.where(at_max, ops.cast(self._order, inputs.dtype), 0)
-        first = ops.max_pool(
-            ops.reshape(score, ops.shape(inputs)), self.pool_size, self.pool_size, "valid"
-        )
-        # Scores are whole numbers, 0 off the maxima and distinct on them, so score // first
-        # is exactly 1 at the first maximum and 0 elsewhere (one operation, no cast).
-        return ops.floor_divide(score, _per_window(first))
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape

@@ -209,14 +209,27 @@ def build_truncated(
 
 
 @functools.lru_cache(maxsize=6)
-def feature_extractor(backbone: str, cut: str, image_size: int):
-    """The truncated ImageNet backbone followed by global average pooling (cached; shared,
-    so callers must not change it). Input: preprocessed (n, s, s, 3); output (n, d)."""
+def feature_extractor(backbone: str, cuts: str | tuple[str, ...], image_size: int):
+    """The ImageNet backbone from its input to the deepest of ``cuts``, with the globally
+    average-pooled output of every cut (cached; shared, so callers must not change it).
+
+    One forward pass gives every cut's features: the shallower cuts are on the way to the
+    deepest. Input: preprocessed (n, s, s, 3); output: a list of (n, d) arrays, one per
+    cut in the order given (one cut: ``cuts`` may be its name).
+    """
     import keras
 
-    truncated = build_truncated(backbone, cut, image_size)
-    pooled = keras.layers.GlobalAveragePooling2D()(truncated.output)
-    return keras.Model(truncated.input, pooled, name=f"features_{cut.replace(' ', '_')}")
+    cuts = (cuts,) if isinstance(cuts, str) else tuple(cuts)
+    found = spec(backbone)
+    base = build_base(backbone, image_size)
+    pooled = [
+        keras.layers.GlobalAveragePooling2D(name=f"pooled_{index}")(
+            base.get_layer(found.layer_name(cut)).output
+        )
+        for index, cut in enumerate(cuts)
+    ]
+    name = "features_" + "_".join(cut.replace(" ", "_") for cut in cuts)
+    return keras.Model(base.input, pooled, name=name)
 
 
 def preprocess(images: np.ndarray, backbone: str, image_size: int) -> np.ndarray:
@@ -265,14 +278,45 @@ def extract_features(
     Returns:
         float32 (n, d), d = the cut layer's channel count.
     """
+    return extract_cut_features(images, backbone, (cut,), image_size, batch_size, progress)[cut]
+
+
+def extract_cut_features(
+    images: np.ndarray,
+    backbone: str = DEFAULT_BACKBONE,
+    cuts: tuple[str, ...] = ("last",),
+    image_size: int = 96,
+    batch_size: int = 64,
+    progress: Progress | None = None,
+) -> dict[str, np.ndarray]:
+    """``extract_features`` at several cuts in one pass: cut -> float32 (n, d_cut).
+
+    One model and one forward pass for all cuts (the deepest one's cost), instead of one
+    backbone per cut.
+    """
     found = _check(backbone, image_size)
-    found.layer_name(cut)
+    cuts = tuple(dict.fromkeys(cuts))
+    for cut in cuts:
+        found.layer_name(cut)
     images = np.asarray(images, dtype=np.float32)
-    model = feature_extractor(backbone, cut, int(image_size))
-    parts = [
-        np.asarray(model(preprocess(batch, backbone, image_size), training=False))
-        for batch in batches(images, batch_size, progress)
-    ]
+    model = feature_extractor(backbone, cuts, int(image_size))
+    parts = []
+    for batch in batches(images, batch_size, progress):
+        outputs = model(preprocess(batch, backbone, image_size), training=False)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]  # one cut
+        parts.append([np.asarray(output) for output in outputs])
     if not parts:
-        return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
-    return np.concatenate(parts).astype(np.float32)
+        return {
+            cut: np.zeros((0, shape[-1]), dtype=np.float32)
+            for cut, shape in zip(cuts, _output_shapes(model), strict=True)
+        }
+    return {
+        cut: np.concatenate([part[index] for part in parts]).astype(np.float32)
+        for index, cut in enumerate(cuts)
+    }
+
+
+def _output_shapes(model) -> list[tuple]:
+    """A model's output shapes as a list, also when it has one output."""
+    shapes = model.output_shape
+    return list(shapes) if isinstance(shapes, list) else [shapes]

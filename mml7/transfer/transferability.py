@@ -172,14 +172,12 @@ def dataset_features(
     progress: Progress | None = None,
 ) -> dict[str, np.ndarray]:
     """Frozen features (n, d) of every image at each cut, ``config``'s backbone and input
-    size (what the page caches)."""
-    return {
-        cut: backbones.extract_features(
-            dataset.images,
-            config.backbone,
-            cut,
-            config.image_size,
-            progress=step(progress, index, len(cuts), f"features at {cut}: "),
-        )
-        for index, cut in enumerate(cuts)
-    }
+    size (what the page caches), all cuts from one forward pass."""
+    label = f"features at {', '.join(dict.fromkeys(cuts))}: "
+    return backbones.extract_cut_features(
+        dataset.images,
+        config.backbone,
+        tuple(cuts),
+        config.image_size,
+        progress=step(progress, 0, 1, label),
+    )

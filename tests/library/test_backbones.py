@@ -44,6 +44,23 @@ def test_features_shapes_grey_equals_repeated_rgb_and_batching_is_invisible():
     assert backbones.feature_extractor.cache_info().currsize <= 6
 
 
+def test_every_cut_from_one_pass_equals_each_cut_alone():
+    if backbones.available_backbones()[FAST] is not None:
+        pytest.skip("MobileNet alpha 0.25 weights not here")
+    images = np.random.default_rng(1).random((3, 32, 32, 3)).astype(np.float32)
+    cuts = tuple(backbones.spec(FAST).cut_names)
+    calls = []
+    together = backbones.extract_cut_features(
+        images, FAST, cuts, 48, batch_size=2, progress=lambda f, m: calls.append(f)
+    )
+    assert list(together) == list(cuts) and calls == pytest.approx([2 / 3, 1.0])
+    for cut in cuts:
+        alone = backbones.extract_features(images, FAST, cut, 48)
+        np.testing.assert_allclose(together[cut], alone, rtol=1e-5, atol=1e-6)
+    empty = backbones.extract_cut_features(images[:0], FAST, cuts, 48)
+    assert [empty[cut].shape[1] for cut in cuts] == [together[cut].shape[1] for cut in cuts]
+
+
 def test_preprocess_maps_to_minus_one_one_and_bad_input_is_refused():
     images = np.stack([np.zeros((8, 8, 1)), np.ones((8, 8, 1))]).astype(np.float32)
     prepared = backbones.preprocess(images, FAST, 32)

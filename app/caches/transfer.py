@@ -7,18 +7,19 @@ new experiment settings never re-extract them.
 
 from __future__ import annotations
 
-from app.cache import Upload, cached_data
+from app.cache import Upload, cached_data, read_only, shared_resource
 from app.widgets import progress_bar
 from mml7 import data
 
 
-@cached_data(max_entries=4, show_spinner="Loading the data set...")
+@shared_resource(max_entries=4, show_spinner="Loading the data set...")
 def dataset(name: str, upload: Upload | None = None) -> data.ImageDataset:
+    """The data set, read-only and shared (never copied per rerun)."""
     from mml7 import transfer
 
     if upload is not None:
-        return data.read_upload(upload.name, upload.data, image_size=96, min_classes=2)
-    return transfer.load_dataset(name)
+        return read_only(data.read_upload(upload.name, upload.data, image_size=96, min_classes=2))
+    return read_only(transfer.load_dataset(name))
 
 
 @cached_data(max_entries=32, show_spinner=False)
@@ -52,8 +53,13 @@ def experiment_features(name: str, upload: Upload | None, config) -> dict:
 
 @cached_data(max_entries=8, show_spinner="Asking the ImageNet classifier...")
 def imagenet_similarity(name: str, upload: Upload | None) -> float:
+    """The data set's ImageNet similarity (64 images, seed 0): a built-in set's from the
+    precomputed file (``python -m mml7 measure advisor``), else measured here."""
     from mml7 import transfer
+    from mml7.transfer import measured
 
+    if upload is None and "similarity" in (found := measured.precomputed_page(name)):
+        return found["similarity"]
     return transfer.imagenet_similarity(dataset(name, upload).images, max_images=64, seed=0)
 
 
@@ -61,15 +67,23 @@ def imagenet_similarity(name: str, upload: Upload | None) -> float:
 def depth_scores(
     name: str, upload: Upload | None, backbone: str, image_size: int, max_images: int
 ) -> list:
-    """Linear probe and LogME per cut depth, on a stratified subsample (seed 0)."""
+    """Linear probe and LogME per cut depth, on a stratified subsample (seed 0): a
+    built-in set's from the precomputed file at the page's defaults, else measured here."""
     from mml7 import backbones, transfer
+    from mml7.transfer import measured
+
+    key = measured.depth_key(name, backbone, image_size, max_images)
+    if upload is None and (found := measured.precomputed_page(name)["depth_scores"].get(key)):
+        return found
 
     found = dataset(name, upload)
     picked = transfer.sample_indices(found.labels, max_images, seed=0)
-    by_cut = {
-        cut: features(name, upload, backbone, image_size, cut, max_images)
-        for cut in backbones.spec(backbone).cut_names
-    }
+    cuts = tuple(backbones.spec(backbone).cut_names)
+    label = f"{backbone} features at every depth ({len(picked):,} images, {image_size} px):"
+    with progress_bar(label) as progress:  # one forward pass gives every cut
+        by_cut = backbones.extract_cut_features(
+            found.images[picked], backbone, cuts, image_size, progress=progress
+        )
     return transfer.transferability(by_cut, found.labels[picked])
 
 

@@ -438,16 +438,42 @@ def precomputed(name: str, config, path: Path | None = None) -> Signals | None:
     return None if found is None else Signals.from_dict(found)
 
 
+def depth_key(name: str, backbone: str, image_size: int, max_images: int) -> str:
+    """The precomputed file's key of a built-in data set's per-depth scores."""
+    return json.dumps([name, backbone, int(image_size), int(max_images)])
+
+
+def precomputed_page(name: str, path: Path | None = None) -> dict:
+    """What the page shows first for the built-in data set ``name``, if ``precompute``
+    made it: {"similarity": float, "depth_scores": {depth_key: [DepthScore, ...]}}."""
+    from mml7.transfer.transferability import DepthScore
+
+    path = Path(path or PRECOMPUTED_FILE)
+    record = json.loads(path.read_text()) if path.exists() else {}
+    found = {}
+    if name in record.get("similarity", {}):
+        found["similarity"] = float(record["similarity"][name])
+    found["depth_scores"] = {
+        key: [DepthScore(**score) for score in scores]
+        for key, scores in record.get("depth_scores", {}).items()
+        if json.loads(key)[0] == name
+    }
+    return found
+
+
 def precompute(names, path: Path | None = None, progress=None) -> dict:
     """Measure every built-in data set in ``names`` as the page does at its defaults
     (``APP_CONFIG_FIELDS``; cut from ``recommended_cut`` on 500 images; no fine-tune
-    probe) and write them to ``path`` (the page's file by default)."""
+    probe) and write them to ``path`` (the page's file by default), with what the page
+    shows first: the ImageNet similarity (64 images, seed 0) and the per-depth scores
+    (``PAGE_PROBE_IMAGES``)."""
     import time
 
     from mml7 import backbones
     from mml7.progress import scaled
     from mml7.transfer.datasets import load_dataset, sample_indices
     from mml7.transfer.experiments import ExperimentConfig
+    from mml7.transfer.imagenet import imagenet_similarity
     from mml7.transfer.transferability import (
         dataset_features,
         ensemble_cut,
@@ -456,7 +482,7 @@ def precompute(names, path: Path | None = None, progress=None) -> dict:
     )
 
     path = Path(path or PRECOMPUTED_FILE)
-    record = {"signals": {}, "seconds": {}}
+    record = {"signals": {}, "similarity": {}, "depth_scores": {}, "seconds": {}}
     names = list(names)
     for index, name in enumerate(names):
         began = time.perf_counter()
@@ -467,6 +493,9 @@ def precompute(names, path: Path | None = None, progress=None) -> dict:
         picked = sample_indices(dataset.labels, PAGE_PROBE_IMAGES, seed=0)
         probed = dataset_features(dataset.subset(picked), config, cuts, scaled(part, 0.0, 0.2))
         scores = transferability(probed, dataset.labels[picked])
+        key = depth_key(name, config.backbone, config.image_size, PAGE_PROBE_IMAGES)
+        record["depth_scores"][key] = [dataclasses.asdict(score) for score in scores]
+        record["similarity"][name] = imagenet_similarity(dataset.images, max_images=64, seed=0)
         cut = recommended_cut(scores)
         config = dataclasses.replace(config, cut=cut, ensemble_cut=ensemble_cut(scores, cut))
         wanted = tuple(dict.fromkeys((cut, config.ensemble_cut)))

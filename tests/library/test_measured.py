@@ -214,6 +214,34 @@ def test_signals_survive_json_and_the_precomputed_file_is_keyed_by_what_they_dep
     assert measured.precomputed("LFW faces vs non-faces", config, path) is None
 
 
+@pytest.mark.integration
+def test_the_shipped_file_gives_the_page_what_it_would_measure():
+    """The page's first view of a built-in set (ImageNet similarity, per-depth scores)
+    comes from the shipped file: every built-in set has them at the page's defaults, and
+    they equal a live measurement (LFW, the quickest)."""
+    config = transfer.ExperimentConfig(**measured.APP_CONFIG_FIELDS)
+    name = "LFW faces vs non-faces"
+    stored = measured.precomputed_page(name)
+    key = measured.depth_key(name, config.backbone, config.image_size, measured.PAGE_PROBE_IMAGES)
+    if "similarity" not in stored or key not in stored["depth_scores"]:
+        pytest.skip("no precomputed page figures (python -m mml7 measure advisor)")
+    if backbones.available_backbones()[config.backbone] is not None:
+        pytest.skip("ImageNet weights not here")
+    dataset = transfer.load_dataset(name)
+    live = transfer.imagenet_similarity(dataset.images, max_images=64, seed=0)
+    assert stored["similarity"] == pytest.approx(live, abs=1e-4)
+    picked = transfer.sample_indices(dataset.labels, measured.PAGE_PROBE_IMAGES, seed=0)
+    cuts = tuple(backbones.spec(config.backbone).cut_names)
+    features = backbones.extract_cut_features(
+        dataset.images[picked], config.backbone, cuts, config.image_size
+    )
+    scores = transfer.transferability(features, dataset.labels[picked])
+    for got, want in zip(stored["depth_scores"][key], scores, strict=True):
+        assert got.cut == want.cut and got.dimensions == want.dimensions
+        assert got.probe_accuracy == pytest.approx(want.probe_accuracy, abs=1e-6)
+        assert got.logme == pytest.approx(want.logme, rel=1e-4)
+
+
 def test_verdict_sentence_says_held_or_refuted_with_the_regret():
     results = {"train_head": 0.80, "fine_tune": 0.90, "from_scratch": 0.5, "ensemble": 0.81}
     refuted = measured.verdict_sentence("train_head", results, [], 200)

@@ -219,6 +219,23 @@ def _measure(args: argparse.Namespace) -> int:
     from mml7 import progress
     from mml7.segmentation import weights
 
+    if args.target == "autoencoders":
+        from mml7.autoencoders import figures
+
+        record = figures.precompute(args.out, progress.printer())
+        print(f"  seconds: {record['seconds']}")
+        print(f"wrote {figures.PCA_FILE} and {figures.FIGURES_FILE}")
+        return 0
+
+    if args.target == "similarity":
+        from mml7.similarity import precomputed
+
+        record = precomputed.precompute(path=args.out, progress=progress.printer())
+        for name, seconds in record["seconds"].items():
+            print(f"  {name}: {seconds:.0f} s")
+        print(f"wrote {args.out or precomputed.PRECOMPUTED_FILE}")
+        return 0
+
     if args.target == "advisor":
         from mml7 import transfer
         from mml7.transfer import measured
@@ -262,13 +279,15 @@ def _add_measure(subparsers) -> None:
     parser = subparsers.add_parser(
         "measure",
         help="segmentation: time the shipped segmenters' modes together on this machine (into "
-        "the record); advisor: precompute the built-in data sets' signals for the page",
+        "the record); advisor: precompute the built-in data sets' signals for the page; "
+        "similarity: precompute the built-in galleries' retrieval scores and probes; "
+        "autoencoders: the PCA reference and the denoisers' robustness curve",
     )
-    parser.add_argument("target", choices=["segmentation", "advisor"])
+    parser.add_argument("target", choices=["segmentation", "advisor", "similarity", "autoencoders"])
     parser.add_argument(
         "--out",
-        help="segmentation: weights folder holding the record (default: mml7/weights); "
-        "advisor: the built-in data sets' signals file (default: the page's)",
+        help="segmentation, autoencoders: weights folder (default: mml7/weights); "
+        "advisor, similarity: the file to write (default: the page's)",
     )
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds (medians)")
     parser.set_defaults(handler=_measure)

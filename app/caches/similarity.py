@@ -5,16 +5,18 @@ A gallery is (name, upload): a menu name, or "Upload a zip" with the uploaded zi
 
 from __future__ import annotations
 
-from app.cache import Upload, cached_data, shared_resource
+from app.cache import Upload, cached_data, read_only, shared_resource
 from app.widgets import progress_bar
 from mml7 import data, similarity
+from mml7.similarity import precomputed
 
 
-@cached_data(max_entries=4, show_spinner="Loading the gallery...")
+@shared_resource(max_entries=4, show_spinner="Loading the gallery...")
 def gallery(name: str, upload: Upload | None = None) -> data.ImageDataset:
+    """The gallery, read-only and shared (never copied per rerun)."""
     if upload is not None:
-        return similarity.read_gallery_upload(upload.name, upload.data)
-    return similarity.load_gallery(name)
+        return read_only(similarity.read_gallery_upload(upload.name, upload.data))
+    return read_only(similarity.load_gallery(name))
 
 
 @shared_resource(max_entries=8, show_spinner="Preparing the representation...")
@@ -42,7 +44,10 @@ def index(
 
 @cached_data(max_entries=32, show_spinner=False)
 def scores(kind: str, metric: str, num_queries: int, name: str, upload: Upload | None = None):
-    """Precision@k and mAP, leave-one-out, on the same ``num_queries`` queries (seed 0)."""
+    """Precision@k and mAP, leave-one-out, on the same ``num_queries`` queries (seed 0):
+    a built-in gallery's from the shipped file (``python -m mml7 measure similarity``)."""
+    if upload is None and (found := precomputed.scores(name, kind, metric, num_queries)):
+        return found
     labels = gallery(name, upload).labels
     queries = similarity.query_sample(len(labels), num_queries, seed=0)
     found = vectors(kind, name, upload)
@@ -54,12 +59,19 @@ def scores(kind: str, metric: str, num_queries: int, name: str, upload: Upload |
 
 @cached_data(max_entries=16, show_spinner=False)
 def probe(kind: str, name: str, upload: Upload | None = None) -> dict:
-    """Few-label probe inside the gallery: labelled images drawn from it, tested on the rest."""
+    """Few-label probe inside the gallery: labelled images drawn from it, tested on the
+    rest (a built-in gallery's from the shipped file)."""
+    if upload is None and (found := precomputed.probe(name, kind)):
+        return found
     labels = gallery(name, upload).labels
     found = vectors(kind, name, upload)
     with progress_bar(f"{kind}, few-label probe:") as progress:
         return similarity.few_label_probe(
-            found, labels, per_class=(10, 100), repeats=3, progress=progress
+            found,
+            labels,
+            per_class=precomputed.PROBE_PER_CLASS,
+            repeats=precomputed.PROBE_REPEATS,
+            progress=progress,
         )
 
 

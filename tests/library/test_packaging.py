@@ -82,6 +82,8 @@ def test_wheel_holds_every_subpackage_the_weights_and_the_command(wheel):
     assert {"segmentation_max.weights.h5", "ae_conv_32.weights.h5", "autoencoders.json"} <= shipped
     # The advisor's precomputed signals of the built-in sets (python -m mml7 measure advisor).
     assert "mml7/transfer/builtin_signals.json" in names
+    # The galleries' precomputed scores (python -m mml7 measure similarity).
+    assert "mml7/similarity/builtin_scores.json" in names
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     assert "mml7 = mml7.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 

@@ -2,12 +2,13 @@
 scores and the probe on hand-made examples, representations and upload queries."""
 
 import importlib.util
+import json
 
 import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors
 
-from mml7 import InputError, similarity
+from mml7 import InputError, data, similarity
 from mml7.similarity import SimilarImageIndex
 from mml7.similarity.scores import stable_order
 from tests.helpers import png_bytes, zip_bytes
@@ -373,3 +374,60 @@ def test_comparison_tables():
         }
     ]
     assert similarity.comparison_tables(retrieval, {})[1].empty
+
+
+def test_precomputed_scores_equal_a_live_measurement_and_go_stale_with_the_weights(
+    tmp_path, monkeypatch
+):
+    """``python -m mml7 measure similarity`` on the digits gallery: what the page reads
+    back equals what it would measure, and other weights make a record stale (None)."""
+    from mml7.similarity import precomputed
+
+    monkeypatch.setattr(precomputed, "QUERY_COUNTS", (200,))
+    monkeypatch.setattr(precomputed, "PROBE_REPEATS", 1)
+    path = tmp_path / "scores.json"
+    name = "Digits (8x8)"
+    assert precomputed.scores(name, "Raw pixels", "cosine", 200, path) is None  # no file
+    record = precomputed.precompute((name,), path)
+    assert set(record["seconds"]) >= {f"{name}, Raw pixels", f"{name}, PCA (k=32)"}
+    gallery = similarity.load_gallery(name)
+    for representation in ("Raw pixels", "PCA (k=32)"):
+        vectors = similarity.fit_representation(representation, gallery.images).transform(
+            gallery.images
+        )
+        queries = similarity.query_sample(len(gallery), 200, seed=0)
+        live = similarity.retrieval_scores(
+            vectors, gallery.labels, "euclidean", query_indices=queries
+        )
+        assert precomputed.scores(name, representation, "euclidean", 200, path) == live
+        probe = similarity.few_label_probe(vectors, gallery.labels, (10, 100), repeats=1)
+        assert precomputed.probe(name, representation, path) == probe
+    assert precomputed.scores(name, "Raw pixels", "cosine", 1000, path) is None  # not stored
+    stored = json.loads(path.read_text())
+    for section in ("scores", "probes"):
+        for entry in stored[section].values():
+            entry["weights"] = "other weights"
+    path.write_text(json.dumps(stored))
+    assert precomputed.scores(name, "Raw pixels", "euclidean", 200, path) is None
+
+
+@pytest.mark.integration
+def test_the_shipped_scores_match_the_shipped_weights():
+    """Every fast representation of every built-in gallery here has its scores in the
+    shipped file, for both metrics and the page's query counts, computed from today's
+    weights (a retrain without ``python -m mml7 measure similarity`` fails here)."""
+    from mml7.similarity import precomputed
+
+    if not precomputed.PRECOMPUTED_FILE.exists():
+        pytest.skip("no precomputed scores (python -m mml7 measure similarity)")
+    for name in similarity.GALLERIES:
+        if name.startswith("Fashion") and data.fashion_mnist_location() is None:
+            continue
+        for representation, spec in similarity.REPRESENTATIONS.items():
+            if spec.slow or similarity.representation_status(representation) is not None:
+                continue
+            assert precomputed.probe(name, representation) is not None, (name, representation)
+            for metric in similarity.METRICS:
+                for count in precomputed.QUERY_COUNTS:
+                    found = precomputed.scores(name, representation, metric, count)
+                    assert found is not None, (name, representation, metric, count)

@@ -9,12 +9,12 @@ from app.caches import autoencoders as cached
 from app.caches import common
 from mml7 import autoencoders as ae
 from mml7 import svd
+from mml7.autoencoders import figures as figures_data
 from mml7.plots import autoencoders as figures
 
 UPLOAD = "upload an image"
 LATENT_MODELS = ["conv 2", "conv 16", "conv 32", "conv 64", "linear 2", "linear 32"]
 LATENT_COUNTS = [1000, 2000, 5000, 10000]
-ROBUSTNESS_STDDEVS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 IMAGE = f"One image (PNG, JPEG, ...); one larger than {svd.MAX_SIDE} px on a side is scaled down."
 
 st.title("Autoencoders")
@@ -116,7 +116,7 @@ def denoising_tab():
     cols[1].metric("PSNR denoised", f"{denoised_db:.2f} dB")
     rows = {"clean": clean[:10], "noisy": noisy[:10], "denoised": denoised[:10]}
     st.plotly_chart(figures.image_rows(rows))
-    view.robustness(1000, ROBUSTNESS_STDDEVS)
+    view.robustness(figures_data.ROBUSTNESS_IMAGES, figures_data.ROBUSTNESS_STDDEVS)
 
 
 def latent_tab():

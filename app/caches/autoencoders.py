@@ -49,10 +49,16 @@ def faces_record() -> dict:
     return summary().get("models", {}).get(autoencoders.FACES_FILE, {})
 
 
-@st.cache_data(max_entries=1, show_spinner="Fitting PCA to the 60,000 training images...")
+@shared_resource(max_entries=1, show_spinner="Fitting PCA to the 60,000 training images...")
 def fashion_pca(max_k: int = 64):
+    """PCA of Fashion-MNIST's training images: the shipped one (``python -m mml7 measure
+    autoencoders``), else fitted here; shared and never mutated."""
     from mml7 import autoencoders
+    from mml7.autoencoders import figures
 
+    found = figures.shipped_pca()
+    if found is not None and len(found.components) >= max_k:
+        return found
     return autoencoders.fit_pca(fashion_mnist("train").images, max_k)
 
 
@@ -118,12 +124,14 @@ def latent_scatter_html(kind: str, code_size: int, count: int, method: str, dims
 
 @st.cache_data(max_entries=2, show_spinner=False)
 def denoising_robustness(count: int, stddevs: tuple) -> dict:
+    """PSNR per noise level of each shipped denoiser: the shipped curve when it was
+    measured on these images with today's weights, else measured here."""
     from mml7 import autoencoders
+    from mml7.autoencoders import figures
 
-    models = {
-        f"trained at {s}": autoencoder("denoising", 64, s)
-        for s in autoencoders.SHIPPED_NOISE_STDDEVS
-    }
+    if (found := figures.shipped_robustness(count, stddevs)) is not None:
+        return found
+    models = {name: autoencoder("denoising", 64, s) for name, s in figures.denoiser_names().items()}
     images = fashion_mnist("test").images[:count]
     label = f"Denoising {count:,} test images at {len(stddevs)} noise levels:"
     with progress_bar(label) as progress:

@@ -9,7 +9,8 @@ targets it becomes a denoiser.
 One idea per submodule: ``models`` (the Keras models and their two layers), ``training``,
 ``pca`` (PCA and the scores), ``noise`` (corruption and denoising robustness), ``latent``
 (projections and morphs), ``weights`` (the pre-trained models: loading
-and remaking them). Every public name is importable from here.
+and remaking them). Every public name is importable from here; ``figures`` (the page's
+PCA reference and robustness curve, measured once and shipped) is imported by itself.
 
 >>> model = build_linear_autoencoder((28, 28, 1), code_size=2)
 >>> model.encoder.output_shape, model.decoder.output_shape

@@ -463,3 +463,42 @@ def test_denoising_robustness_reports_progress_per_noise_level():
     )
     assert seen == [0.5, 1.0] and len(table["m"]) == 2
     assert table["noisy input"][0] > table["noisy input"][1]
+
+
+def test_shipped_figures_equal_live_ones_and_go_stale_with_the_weights(
+    tmp_path, monkeypatch, fashion_available
+):
+    """``python -m mml7 measure autoencoders``: the page's PCA and robustness curve read
+    back equal what it would compute, and other denoiser weights make the curve stale."""
+    import shutil
+
+    from mml7 import data
+    from mml7.autoencoders import figures
+
+    for stddev in ae.SHIPPED_NOISE_STDDEVS:
+        path = ae.weights_path("denoising", 64, stddev)
+        if not path.exists():
+            pytest.skip("shipped denoisers not trained")
+        shutil.copy(path, tmp_path)
+    monkeypatch.setattr(figures, "ROBUSTNESS_IMAGES", 40)
+    monkeypatch.setattr(figures, "ROBUSTNESS_STDDEVS", (0.1, 0.5))
+    assert (
+        figures.shipped_pca(tmp_path) is None
+        and figures.shipped_robustness(40, (0.1, 0.5), tmp_path) is None
+    )
+    figures.precompute(tmp_path)
+    pca, live = figures.shipped_pca(tmp_path), ae.fit_pca(data.fashion_mnist("train").images, 64)
+    for name in ("mean", "components", "explained_variance"):
+        np.testing.assert_array_equal(getattr(pca, name), getattr(live, name))
+    assert pca.shape == live.shape == (28, 28, 1)
+    models = {
+        name: ae.pretrained("denoising", 64, stddev, tmp_path)
+        for name, stddev in figures.denoiser_names().items()
+    }
+    images = data.fashion_mnist("test").images[:40]
+    expected = ae.denoising_robustness(models, images, (0.1, 0.5))
+    assert figures.shipped_robustness(40, (0.1, 0.5), tmp_path) == expected
+    assert figures.shipped_robustness(1000, (0.1, 0.5), tmp_path) is None  # other images
+    low, high = (ae.weights_path("denoising", 64, s, tmp_path) for s in ae.SHIPPED_NOISE_STDDEVS)
+    shutil.copy(high, low)  # retrained weights: the stored curve no longer describes them
+    assert figures.shipped_robustness(40, (0.1, 0.5), tmp_path) is None

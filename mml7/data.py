@@ -5,8 +5,8 @@ and plots never guess a range. Nothing here downloads unless Keras itself does (
 Fashion-MNIST, on a connected machine without the Debian package).
 
 Uploads (``read_upload``) are read by ``mml7.uploads`` and the generated segmentation
-scenes (``make_shapes_segmentation``, ``make_fashion_composites``, ``SHAPE_CLASSES``) made
-by ``mml7.scenes``; both are re-exported here, where callers know them.
+scenes (``make_shapes_segmentation``, ``make_thin_segmentation``, ``make_fashion_composites``,
+``SHAPE_CLASSES``, ``THIN_CLASSES``) made by ``mml7.scenes``; both are re-exported here, where callers know them.
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from mml7.errors import DatasetUnavailable, check_choice
-from mml7.scenes import SHAPE_CLASSES, make_fashion_composites, make_shapes_segmentation
+from mml7.scenes import (
+    SHAPE_CLASSES,
+    THIN_CLASSES,
+    make_fashion_composites,
+    make_shapes_segmentation,
+    make_thin_segmentation,
+)
 from mml7.uploads import read_upload
 
 __all__ = [
@@ -28,6 +34,7 @@ __all__ = [
     "FASHION_MNIST_DIR",
     "FASHION_MNIST_HOWTO",
     "SHAPE_CLASSES",
+    "THIN_CLASSES",
     "ImageDataset",
     "SegmentationDataset",
     "digits",
@@ -38,6 +45,7 @@ __all__ = [
     "lfw_faces",
     "make_fashion_composites",
     "make_shapes_segmentation",
+    "make_thin_segmentation",
     "read_upload",
     "sample_photos",
 ]
@@ -222,8 +230,10 @@ def fashion_mnist(split: str = "train", limit: int | None = None) -> ImageDatase
     images, labels, source = _fashion_mnist_uint8(split)
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
+    scaled = images[..., None].astype(np.float32)
+    scaled /= np.float32(255)  # in place: one float copy (188 MB for train), not two
     return ImageDataset(
-        (images[..., None] / np.float32(255)).astype(np.float32),
+        scaled,
         labels.astype(np.int64),
         list(FASHION_MNIST_CLASSES),
         f"Fashion-MNIST ({split})",

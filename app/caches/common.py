@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.cache import cached_data
+from app.cache import read_only, shared_resource
 from mml7 import data, resources
 
 
@@ -13,9 +13,10 @@ def machine_status() -> list[resources.ResourceStatus]:
     return resources.machine_status()
 
 
-@cached_data(max_entries=2, show_spinner="Loading Fashion-MNIST...")
+@shared_resource(max_entries=2, show_spinner="Loading Fashion-MNIST...")
 def fashion_mnist(split: str, limit: int | None = None) -> data.ImageDataset:
-    return data.fashion_mnist(split, limit)
+    """Fashion-MNIST, read-only and shared by every session (never copied)."""
+    return read_only(data.fashion_mnist(split, limit))
 
 
 @st.cache_data(max_entries=1, show_spinner=False)

@@ -128,6 +128,15 @@ def activation_bytes(model: keras.Model, image_shape) -> int:
 
 
 def predict_classes(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """uint8 (n, h, w): the most probable class of each pixel of images (n, h, w, c)."""
-    probabilities = model.predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0)
+    """uint8 (n, h, w): the most probable class of each pixel of images (n, h, w, c).
+
+    One batch or less is a direct call: ``model.predict`` first compiles a prediction
+    function (about a second per model), which a page showing four scenes would pay for
+    every model it shows.
+    """
+    images = np.asarray(images, np.float32)
+    if len(images) <= batch_size:
+        probabilities = np.asarray(model(images, training=False))
+    else:
+        probabilities = model.predict(images, batch_size=batch_size, verbose=0)
     return np.argmax(probabilities, axis=-1).astype(np.uint8)

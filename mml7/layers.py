@@ -3,8 +3,8 @@
 Keras has no max-unpooling layer (TensorFlow Addons had one and is end of life). Addons
 stored the flat argmax index of each window and unpooled with a scatter, which is slower
 than nearest upsampling (forward + backward). Here the "indices" are a one-hot
-*mask* over the input's pixels instead: 1 at the remembered position of each window, 0
-elsewhere. Unpooling is then ``upsample_nearest(pooled) * mask`` - one dense element-wise
+*mask* over the input's pixels instead, one byte (uint8) a pixel as SegNet's stored
+indices are cheap: 1 at the remembered position of each window, 0 elsewhere. Unpooling is then ``upsample_nearest(pooled) * mask`` - one dense element-wise
 product, no scatter - and gives exactly the same tensor as argmax + scatter.
 Gradients reach only the remembered positions: the pooling's gradient is
 ``upsample_nearest(gradient) * mask`` (cheaper than max pooling's own gradient, which
@@ -80,8 +80,8 @@ def _per_window(pooled):
 
 @_fused
 def _first_maximum_mask(inputs, maxima, pool_size: tuple[int, int]):
-    """1 at the first position (row-major) of each window holding the window's max, 0
-    elsewhere, in windows (batch, r, p, c, q, channels).
+    """uint8: 1 at the first position (row-major) of each window holding the window's
+    max, 0 elsewhere, in windows (batch, r, p, c, q, channels).
 
     Each position scores its rank from the end of the window (larger for earlier
     positions) where it holds the maximum, 0 elsewhere; the window's largest score marks
@@ -93,8 +93,8 @@ def _first_maximum_mask(inputs, maxima, pool_size: tuple[int, int]):
     score = ops.where(at_max, ops.cast(order, inputs.dtype), 0)
     first = ops.max_pool(ops.reshape(score, ops.shape(inputs)), pool_size, pool_size, "valid")
     # Scores are whole numbers, 0 off the maxima and distinct on them, so score // first
-    # is exactly 1 at the first maximum and 0 elsewhere (one operation, no cast).
-    return ops.floor_divide(score, _per_window(first))
+    # is exactly 1 at the first maximum and 0 elsewhere.
+    return ops.cast(ops.floor_divide(score, _per_window(first)), "uint8")
 
 
 @_fused
@@ -102,7 +102,7 @@ def _spread_to_mask(values, mask):
     """``upsample_nearest(values) * mask``: (batch, r, c, ch) values, mask in windows ->
     (batch, r * p, c * q, ch)."""
     batch, rows, pool_rows, cols, pool_cols, channels = ops.shape(mask)
-    unpooled = _per_window(values) * mask
+    unpooled = _per_window(values) * ops.cast(mask, values.dtype)
     return ops.reshape(unpooled, (batch, rows * pool_rows, cols * pool_cols, channels))
 
 
@@ -110,7 +110,7 @@ def _spread_to_mask(values, mask):
 def _gather_at_mask(upstream, mask):
     """The value of ``upstream`` (batch, r * p, c * q, ch) at the remembered position of
     each window: (batch, r, c, ch)."""
-    remembered = ops.reshape(upstream, ops.shape(mask)) * mask
+    remembered = ops.reshape(upstream, ops.shape(mask)) * ops.cast(mask, upstream.dtype)
     # One window axis at a time, rows first: TensorFlow sums two separate axes at once
     # several times slower than one after the other.
     return ops.sum(ops.sum(remembered, axis=2), axis=3)
@@ -173,16 +173,16 @@ class MaxPoolingWithArgmax2D(keras.layers.Layer):
         4D tensor ``(batch, rows, cols, channels)``.
 
     Output shape:
-        ``[pooled, mask]``: pooled ``(batch, rows // p, cols // q, channels)``; mask, same
-        dtype as the input, ``(batch, p * (rows // p), q * (cols // q), channels)`` with
-        exactly one 1 per window, 0 elsewhere.
+        ``[pooled, mask]``: pooled ``(batch, rows // p, cols // q, channels)``; mask, uint8,
+        ``(batch, p * (rows // p), q * (cols // q), channels)`` with exactly one 1 per
+        window, 0 elsewhere.
 
     Example:
 
     >>> x = np.array([[1, 2], [4, 3]], "float32").reshape(1, 2, 2, 1)
     >>> pooled, mask = MaxPoolingWithArgmax2D(2)(x)
     >>> float(pooled[0, 0, 0, 0]), np.asarray(mask)[0, :, :, 0].tolist()
-    (4.0, [[0.0, 0.0], [1.0, 0.0]])
+    (4.0, [[0, 0], [1, 0]])
     """
 
     def __init__(self, pool_size=2, data_format=None, **kwargs):
@@ -204,6 +204,10 @@ class MaxPoolingWithArgmax2D(keras.layers.Layer):
         # window again) and its choice among tied maxima is backend-defined.
         pooled = _maxima_with_mask_gradient(inputs, maxima, mask)
         return pooled, ops.reshape(mask, ops.shape(inputs))
+
+    def compute_output_spec(self, inputs):
+        pooled, mask = self.compute_output_shape(inputs.shape)
+        return keras.KerasTensor(pooled, dtype=inputs.dtype), keras.KerasTensor(mask, "uint8")
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape
@@ -263,7 +267,7 @@ class MaxUnpooling2D(keras.layers.Layer):
                 "MaxUnpooling2D takes [values, mask], the mask from MaxPoolingWithArgmax2D"
             )
         values, mask = inputs
-        mask = _windows(ops.cast(mask, values.dtype), self.pool_size)
+        mask = _windows(mask, self.pool_size)  # any dtype: 0/1 becomes values' dtype inside
         return _unpool_with_mask(values, mask)
 
     def compute_output_shape(self, input_shape):

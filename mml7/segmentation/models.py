@@ -111,9 +111,10 @@ def _encoder_decoder(x, mode: str, widths: tuple[int, ...]):
 
 
 def activation_bytes(model: keras.Model, image_shape) -> int:
-    """Bytes of every layer output for one image (float32), as kept for backpropagation.
+    """Bytes of every layer output for one image, as kept for backpropagation (float32
+    features; max pooling's masks, one byte a pixel, count too).
 
-    ``image_shape`` (h, w, c) fills in unknown spatial sizes; masks of max pooling count too.
+    ``image_shape`` (h, w, c) fills in unknown spatial sizes.
     """
     sizes = {}
     probe = keras.Model(model.inputs, [layer.output for layer in model.layers[1:]])
@@ -122,9 +123,9 @@ def activation_bytes(model: keras.Model, image_shape) -> int:
     for spec in keras.tree.flatten(outputs):
         key = id(spec)
         if key not in sizes:
-            sizes[key] = int(np.prod(spec.shape))
+            sizes[key] = int(np.prod(spec.shape)) * np.dtype(spec.dtype).itemsize
             total += sizes[key]
-    return 4 * total
+    return total
 
 
 def predict_classes(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:

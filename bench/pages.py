@@ -87,6 +87,7 @@ INTERACTIONS = {
     "Segmentation & unpooling": [
         ("step by step: seed 1", number("seg_seed", 1)),
         ("tab Train and compare", tab("Train and compare")),
+        ("shipped models: thin structures", radio("seg_scenes", "thin structures")),
         ("tab Segment your image", tab("Segment your image")),
     ],
     "Autoencoders": [

@@ -247,7 +247,9 @@ def _measure(args: argparse.Namespace) -> int:
         print(f"wrote {args.out or measured.PRECOMPUTED_FILE}")
         return 0
 
-    timing = weights.remeasure(args.out, rounds=args.rounds, progress=progress.printer())
+    timing = weights.remeasure(
+        args.out, rounds=args.rounds, progress=progress.printer(), scenes=args.scenes
+    )
     about = timing["machine"]
     print(
         f"{about['processor']}, {about['cpu_count']} cores, {about['backend']}, "
@@ -290,6 +292,12 @@ def _add_measure(subparsers) -> None:
         "advisor, similarity: the file to write (default: the page's)",
     )
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds (medians)")
+    parser.add_argument(
+        "--scenes",
+        choices=["shapes", "thin"],
+        default="shapes",
+        help="segmentation: the shipped models of which scene kind to time",
+    )
     parser.set_defaults(handler=_measure)
 
 

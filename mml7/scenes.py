@@ -1,4 +1,5 @@
-"""Generated segmentation scenes: shapes on texture, and Fashion-MNIST composites.
+"""Generated segmentation scenes: shapes on texture, thin structures on texture, and
+Fashion-MNIST composites.
 
 Both return a ``SegmentationDataset`` (images float32 (n, s, s, c) in [0, 1], masks uint8
 (n, s, s) of class indices, 0 = background) and are deterministic for a seed, so a
@@ -14,6 +15,9 @@ from PIL import Image
 from mml7 import data
 
 SHAPE_CLASSES = ("background", "disc", "square", "triangle")
+# Thin scenes: lines and ring outlines 1-2 px wide, where a one-pixel shift of the output
+# (what nearest unpooling's 2x2 blocks cause) costs a large share of the object.
+THIN_CLASSES = ("background", "line", "ring")
 
 
 def _texture(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -58,6 +62,31 @@ def _shape_mask(kind: str, rng: np.random.Generator, size: int) -> np.ndarray:
     return inside
 
 
+def _paint_scenes(n, image_size, seed, classes, counts, object_mask, shaded: bool):
+    """``n`` scenes of objects painted on ``_texture``: (images float32 (n, s, s, 3),
+    masks uint8 (n, s, s)). Each scene has ``rng.integers(*counts)`` objects of random
+    class and colour, ``object_mask(class name, rng, size)`` saying where; later objects
+    cover earlier ones. ``shaded``: the colour varies by +-7.5% from pixel to pixel."""
+    if n < 1 or image_size < 16:
+        raise ValueError(f"need n >= 1 and image_size >= 16, got n={n}, image_size={image_size}")
+    rng = np.random.default_rng(seed)
+    images = np.empty((n, image_size, image_size, 3), dtype=np.float32)
+    masks = np.zeros((n, image_size, image_size), dtype=np.uint8)
+    for i in range(n):
+        image = _texture(rng, image_size)
+        for _ in range(rng.integers(*counts)):
+            label = int(rng.integers(1, len(classes)))
+            inside = object_mask(classes[label], rng, image_size)
+            colour = rng.uniform(0, 1, size=3).astype(np.float32)
+            if shaded:
+                shade = 1 + 0.15 * (rng.random((image_size, image_size, 1)) - 0.5)
+                colour = np.clip(colour * shade, 0, 1)
+            image = np.where(inside[..., None], colour, image)
+            masks[i][inside] = label
+        images[i] = image
+    return images, masks
+
+
 def make_shapes_segmentation(
     n: int, image_size: int = 64, seed: int = 0
 ) -> data.SegmentationDataset:
@@ -71,26 +100,53 @@ def make_shapes_segmentation(
         SegmentationDataset: images float32 (n, s, s, 3) in [0, 1], masks uint8 (n, s, s)
         with 0 = background, 1 = disc, 2 = square, 3 = triangle.
     """
-    if n < 1 or image_size < 16:
-        raise ValueError(f"need n >= 1 and image_size >= 16, got n={n}, image_size={image_size}")
-    rng = np.random.default_rng(seed)
-    images = np.empty((n, image_size, image_size, 3), dtype=np.float32)
-    masks = np.zeros((n, image_size, image_size), dtype=np.uint8)
-    for i in range(n):
-        image = _texture(rng, image_size)
-        for _ in range(rng.integers(1, 5)):
-            label = int(rng.integers(1, len(SHAPE_CLASSES)))
-            inside = _shape_mask(SHAPE_CLASSES[label], rng, image_size)
-            colour = rng.uniform(0, 1, size=3).astype(np.float32)
-            shade = 1 + 0.15 * (rng.random((image_size, image_size, 1)) - 0.5)
-            image = np.where(inside[..., None], np.clip(colour * shade, 0, 1), image)
-            masks[i][inside] = label
-        images[i] = image
+    images, masks = _paint_scenes(n, image_size, seed, SHAPE_CLASSES, (1, 5), _shape_mask, True)
     return data.SegmentationDataset(
         images,
         masks,
         list(SHAPE_CLASSES),
         "Shapes",
+        f"generated: {n} scenes, {image_size} px, seed {seed}",
+    )
+
+
+def _thin_mask(kind: str, rng: np.random.Generator, size: int) -> np.ndarray:
+    """A line across the image or a ring outline, ``width`` 1 or 2 px (exact, no anti-aliasing)."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+    half = rng.choice((0.5, 1.0))  # half the width: 1 or 2 px across
+    if kind == "line":
+        angle = rng.uniform(0, np.pi)
+        cy, cx = rng.uniform(0.2 * size, 0.8 * size, size=2)
+        length = rng.uniform(0.4, 0.9) * size
+        along = (xx - cx) * np.cos(angle) + (yy - cy) * np.sin(angle)
+        across = -(xx - cx) * np.sin(angle) + (yy - cy) * np.cos(angle)
+        return (np.abs(across) <= half) & (np.abs(along) <= length / 2)
+    radius = rng.uniform(0.08, 0.3) * size
+    cy, cx = rng.uniform(radius, size - radius, size=2)
+    distance = np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)
+    return np.abs(distance - radius) <= half
+
+
+def make_thin_segmentation(n: int, image_size: int = 64, seed: int = 0) -> data.SegmentationDataset:
+    """Procedural scenes of thin structures: lines and ring outlines, 1-2 px wide, on the
+    textured background of the shapes scenes.
+
+    Each image has 2-5 structures of random colour, position, length or radius; later ones
+    cover earlier ones where they cross. A one-pixel error along a 1 px line loses the whole
+    line, so these scenes show how precisely a decoder puts detail back: nearest unpooling
+    can only place it by 2 x 2 blocks, max unpooling at the remembered positions.
+    Deterministic for a ``seed``.
+
+    Returns:
+        SegmentationDataset: images float32 (n, s, s, 3) in [0, 1], masks uint8 (n, s, s)
+        with 0 = background, 1 = line, 2 = ring.
+    """
+    images, masks = _paint_scenes(n, image_size, seed, THIN_CLASSES, (2, 6), _thin_mask, False)
+    return data.SegmentationDataset(
+        images,
+        masks,
+        list(THIN_CLASSES),
+        "Thin structures",
         f"generated: {n} scenes, {image_size} px, seed {seed}",
     )
 

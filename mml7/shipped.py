@@ -1,9 +1,10 @@
 """One protocol for the models mml7 ships pre-trained (autoencoders, segmentation).
 
-A *family* is a module of mml7 (``mml7.autoencoders``, ``mml7.segmentation``) that offers
-``pretrained(...)`` (a model with its shipped weights loaded) and
-``train_shipped(out_dir, seed, quick, progress)`` (remakes every weights file of the
-family and returns its training record). Its files live in one weights folder: the
+A *family* is a set of shipped models made by one call of a module of mml7
+(``mml7.autoencoders``, ``mml7.segmentation``) that offers ``pretrained(...)`` (a model
+with its shipped weights loaded) and ``train_shipped(out_dir, seed, quick, progress,
+**options)`` (remakes every weights file of the family and returns its training record);
+``FAMILIES`` names the module and options of each. Its files live in one weights folder: the
 package's ``weights/`` (``MML7_WEIGHTS`` points elsewhere, e.g. in tests) holds
 ``<file>.weights.h5`` per model and ``<family>.json``, the training record (epochs,
 seeds, backend, device, wall time and measured scores). ``python -m mml7 train FAMILY``
@@ -21,7 +22,13 @@ from pathlib import Path
 from mml7.errors import InputError, check_choice
 from mml7.progress import Progress
 
-FAMILIES = ("autoencoders", "segmentation")
+# Family -> (module, options of its train_shipped).
+FAMILY_MODULES = {
+    "autoencoders": ("mml7.autoencoders", {}),
+    "segmentation": ("mml7.segmentation", {}),
+    "segmentation_thin": ("mml7.segmentation", {"scenes": "thin"}),
+}
+FAMILIES = tuple(FAMILY_MODULES)
 WEIGHTS_ENV = "MML7_WEIGHTS"
 PACKAGE_WEIGHTS = Path(__file__).parent / "weights"
 
@@ -125,5 +132,6 @@ def train(
     family = check_choice(family, FAMILIES, "family")
     out = weights_dir(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    module = importlib.import_module(f"mml7.{family}")
-    return module.train_shipped(out_dir=out, seed=seed, quick=quick, progress=progress)
+    name, options = FAMILY_MODULES[family]
+    module = importlib.import_module(name)
+    return module.train_shipped(out_dir=out, seed=seed, quick=quick, progress=progress, **options)

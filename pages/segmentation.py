@@ -100,28 +100,39 @@ def retrain():
 
 
 def compare_tab():
-    rows = seg.shipped_rows(cached.summary())
+    kind = st.radio(
+        "shipped models trained on",
+        list(parts.SCENE_LABELS),
+        format_func=parts.SCENE_LABELS.get,
+        horizontal=True,
+        key="seg_scenes",
+        help="Thin structures: lines and ring outlines 1-2 px wide, where putting detail "
+        "back by 2 x 2 blocks (nearest) costs most of each object.",
+    )
+    summary = cached.summary(kind)
+    rows = seg.shipped_rows(summary)
     if not rows:
-        st.info(f"No shipped models yet. Train them with `{seg.TRAIN_COMMAND}`, or retrain below.")
+        command = f"python -m mml7 train {seg.SCENES[kind].family}"
+        st.info(f"No shipped models yet. Train them with `{command}`, or retrain below.")
     else:
         widgets.lesson(
             "Semantic segmentation: naive approach (stack convolutional layers) vs pooling "
             "+ unpooling",
             parts.shipped_takeaway(rows),
         )
-        st.markdown(parts.training_budget(cached.summary()["config"]))
-        scenes = cached.test_scenes(4)
+        st.markdown(parts.training_budget(summary["config"], rows))
+        scenes = cached.test_scenes(4, kind)
         try:
-            predictions = {m: cached.predictions(m, 4) for m in rows}
+            predictions = {m: cached.predictions(m, 4, kind) for m in rows}
         except InputError as error:
             st.error(str(error))
         else:
             parts.show_results(
-                rows, scenes.images, scenes.masks, predictions, scenes.class_names, "shipped"
+                rows, scenes.images, scenes.masks, predictions, scenes.class_names, kind
             )
         if (verdict := parts.boundary_verdict(rows)) is not None:
             st.markdown(verdict)
-        parts.timing_section()
+        parts.timing_section(kind)
     retrain()
 
 

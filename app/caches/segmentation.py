@@ -8,35 +8,37 @@ from app.cache import Upload, cached_data, shared_resource
 from mml7 import data
 
 
-@shared_resource(max_entries=5, show_spinner="Loading the segmentation model...")
-def segmenter(mode: str):
+@shared_resource(max_entries=8, show_spinner="Loading the segmentation model...")
+def segmenter(mode: str, scenes: str = "shapes"):
     """A shipped segmenter (mml7.segmentation.pretrained); never mutated by pages."""
     from mml7 import segmentation
 
-    return segmentation.pretrained(mode)
+    return segmentation.pretrained(mode, scenes=scenes)
 
 
-@st.cache_data(max_entries=1, show_spinner=False)
-def summary() -> dict:
-    """The record ``python -m mml7 train segmentation`` wrote (every mode's measured row)."""
-    from mml7 import shipped
-
-    return shipped.summary("segmentation")
-
-
-@st.cache_data(max_entries=2, show_spinner="Generating held-out scenes...")
-def test_scenes(count: int) -> data.SegmentationDataset:
+@st.cache_data(max_entries=2, show_spinner=False)
+def summary(scenes: str = "shapes") -> dict:
+    """The record ``python -m mml7 train segmentation`` (``segmentation_thin``) wrote:
+    every mode's measured row."""
     from mml7 import segmentation
 
-    return segmentation.shipped_test_set(0, count)
+    return segmentation.shipped_summary(scenes=scenes)
 
 
-@st.cache_data(max_entries=10, show_spinner="Predicting...")
-def predictions(mode: str, count: int):
+@st.cache_data(max_entries=4, show_spinner="Generating held-out scenes...")
+def test_scenes(count: int, scenes: str = "shapes") -> data.SegmentationDataset:
+    from mml7 import segmentation
+
+    return segmentation.shipped_test_set(0, count, scenes)
+
+
+@st.cache_data(max_entries=16, show_spinner="Predicting...")
+def predictions(mode: str, count: int, scenes: str = "shapes"):
     """Class masks (count, 64, 64) of a shipped model on the first held-out scenes."""
     from mml7 import segmentation
 
-    return segmentation.predict_classes(segmenter(mode), test_scenes(count).images)
+    model = segmenter(mode, scenes)
+    return segmentation.predict_classes(model, test_scenes(count, scenes).images)
 
 
 # The scene the models know: one generated shapes scene (seed 1, not in the test set).

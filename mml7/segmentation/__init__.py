@@ -8,8 +8,8 @@ One idea per submodule, every public name re-exported here:
   ``boundaries``, ``boundary_f1``, ``evaluate``;
 - ``training``: ``train_segmenter``, ``compare_modes``, ``model_row``, ``make_dataset``,
   ``train_test_sets``;
-- ``weights``: the shipped models (``pretrained``, ``train_shipped``, ``shipped_test_set``,
-  ``weights_path``, ``shipped_summary``);
+- ``weights``: the shipped models per scene kind of ``SCENES`` (``pretrained``,
+  ``train_shipped``, ``shipped_test_set``, ``weights_path``, ``shipped_summary``);
 - ``uploads``: ``read_segmentation_upload``, ``split``, ``prepare_image``;
 - ``timing``: ``measure_modes`` (every mode timed together, for the shipped table).
 
@@ -54,6 +54,7 @@ from mml7.segmentation.uploads import (
     split,
 )
 from mml7.segmentation.weights import (
+    SCENES,
     TRAIN_COMMAND,
     TRAIN_ORDER,
     pretrained,
@@ -69,6 +70,7 @@ __all__ = [
     "BOTTLENECK_CONVS",
     "MAX_UPLOAD_CLASSES",
     "RETRAIN_DEFAULTS",
+    "SCENES",
     "TRAIN_COMMAND",
     "TRAIN_ORDER",
     "UNPOOLING_MODES",

@@ -45,6 +45,7 @@ def measure_modes(
     rounds: int = 5,
     image_size: int = 64,
     progress: Progress | None = None,
+    make=data.make_shapes_segmentation,
 ) -> dict:
     """Median training-step and inference times of every mode, measured in one run.
 
@@ -54,6 +55,8 @@ def measure_modes(
         batch_size: scenes per training step (inference runs on batches of 64).
         rounds: timed rounds; each times every mode once, in turn.
         progress: ``progress(fraction, message)`` after each round.
+        make: the scenes' generator, ``make(n, image_size, seed)`` (its class count sets
+            the models' output).
 
     Returns:
         {"machine": ``machine()`` before the run, "rounds": ..., "modes": {mode:
@@ -61,7 +64,7 @@ def measure_modes(
         "inference_ratio"}}}; the ratios are to the fastest mode of the run.
     """
     modes = [check_mode(mode) for mode in modes]
-    scenes = data.make_shapes_segmentation(64, image_size, seed=1)
+    scenes = make(64, image_size, seed=1)
     images, masks = scenes.images, scenes.masks.astype(np.int32)
     about = machine()
     models = {}

@@ -1,19 +1,27 @@
-"""The shipped segmenters: one per unpooling mode, trained on the shapes scenes at 64 px.
+"""The shipped segmenters: one per unpooling mode and scene kind, trained at 64 px.
 
-They follow ``mml7.shipped``: ``segmentation_<mode>.weights.h5`` and the training record
-``segmentation.json`` in the weights folder (``MML7_WEIGHTS`` points elsewhere), made by
-``python -m mml7 train segmentation`` (``train_shipped``) and loaded by ``pretrained``.
+Two scene kinds (``SCENES``): "shapes" (discs, squares, triangles; every unpooling mode)
+and "thin" (lines and ring outlines 1-2 px wide; nearest, max and transposed), where a
+decoder that puts detail back only by 2 x 2 blocks loses most of each object.
+They follow ``mml7.shipped``: ``segmentation_<mode>.weights.h5`` and the record
+``segmentation.json`` for the shapes, ``segmentation_thin_<mode>.weights.h5`` and
+``segmentation_thin.json`` for the thin scenes, in the weights folder (``MML7_WEIGHTS``
+points elsewhere), made by ``python -m mml7 train segmentation`` and ``python -m mml7
+train segmentation_thin`` (``train_shipped``) and loaded by ``pretrained``.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from mml7 import data, shipped
+from mml7.errors import check_choice
 from mml7.progress import Progress, report, step
 from mml7.segmentation.models import (
     BN_MOMENTUM,
@@ -30,56 +38,88 @@ TRAIN_COMMAND = shipped.train_command(FAMILY)
 TRAIN_ORDER = ("max", "transposed", "nearest", "bilinear", "none")
 
 
-def weights_file(mode: str) -> str:
-    return f"segmentation_{check_mode(mode)}.weights.h5"
+@dataclass(frozen=True)
+class SceneKind:
+    """A kind of generated scene the shipped segmenters are trained on."""
+
+    family: str  # the record's name (``<family>.json``) and the weights files' prefix
+    make: Callable[..., data.SegmentationDataset]  # make(n, image_size, seed)
+    classes: tuple[str, ...]
+    modes: tuple[str, ...]  # trained in this order
+    train_images: int
 
 
-def weights_path(mode: str, folder=None) -> Path:
+SCENES = {
+    "shapes": SceneKind(
+        FAMILY, data.make_shapes_segmentation, data.SHAPE_CLASSES, TRAIN_ORDER, 6000
+    ),
+    # Thin lines train faster per scene (3 classes, thin objects): 3,000 scenes reach a
+    # plateau within the same 24 epochs, and only the three ways back up are compared.
+    "thin": SceneKind(
+        "segmentation_thin",
+        data.make_thin_segmentation,
+        data.THIN_CLASSES,
+        ("max", "nearest", "transposed"),
+        3000,
+    ),
+}
+
+
+def scene_kind(scenes: str) -> SceneKind:
+    return SCENES[check_choice(scenes, SCENES, "scenes")]
+
+
+def weights_file(mode: str, scenes: str = "shapes") -> str:
+    return f"{scene_kind(scenes).family}_{check_mode(mode)}.weights.h5"
+
+
+def weights_path(mode: str, folder=None, scenes: str = "shapes") -> Path:
     """Where the shipped weights of ``mode`` are (``folder`` or the weights folder)."""
-    return shipped.weights_dir(folder) / weights_file(mode)
+    return shipped.weights_dir(folder) / weights_file(mode, scenes)
 
 
-def shipped_summary(folder=None) -> dict:
-    """The record ``python -m mml7 train segmentation`` wrote (metrics per mode), or {}."""
-    return shipped.summary(FAMILY, folder)
+def shipped_summary(folder=None, scenes: str = "shapes") -> dict:
+    """The record ``python -m mml7 train segmentation`` (or ``segmentation_thin``) wrote
+    (metrics per mode), or {}."""
+    return shipped.summary(scene_kind(scenes).family, folder)
 
 
-def pretrained(mode: str, folder=None) -> keras.Model:
-    """A shipped model (trained on the shapes scenes, 64 px) with its weights loaded.
+def pretrained(mode: str, folder=None, scenes: str = "shapes") -> keras.Model:
+    """A shipped model (trained on the ``scenes`` kind, 64 px) with its weights loaded.
 
     It takes images of any size divisible by 8, float32 (n, h, w, 3) in [0, 1].
 
     Raises:
         InputError: the weights are missing (says how to train them) or do not fit.
     """
-    config = shipped_summary(folder).get("config", {})
+    kind = scene_kind(scenes)
+    config = shipped_summary(folder, scenes).get("config", {})
     model = build_segmenter(
-        (None, None, 3),
-        len(data.SHAPE_CLASSES),
-        mode,
-        tuple(config.get("widths", WIDTHS)),
+        (None, None, 3), len(kind.classes), mode, tuple(config.get("widths", WIDTHS))
     )
-    return shipped.load_weights(model, FAMILY, weights_file(mode), folder)
+    return shipped.load_weights(model, kind.family, weights_file(mode, scenes), folder)
 
 
-def shipped_test_set(seed: int = 0, count: int = 500) -> data.SegmentationDataset:
+def shipped_test_set(
+    seed: int = 0, count: int = 500, scenes: str = "shapes"
+) -> data.SegmentationDataset:
     """The held-out scenes the shipped models are scored on (a seed training never uses)."""
-    return data.make_shapes_segmentation(count, 64, seed=10_000 + seed)
+    return scene_kind(scenes).make(count, 64, seed=10_000 + seed)
 
 
-def validation_set(seed: int = 0, count: int = 500) -> data.SegmentationDataset:
+def validation_set(seed: int = 0, count: int = 500, scenes: str = "shapes"):
     """The scenes a checkpoint is chosen on: neither training nor test scenes."""
-    return data.make_shapes_segmentation(count, 64, seed=20_000 + seed)
+    return scene_kind(scenes).make(count, 64, seed=20_000 + seed)
 
 
-def _config(seed: int, quick: bool) -> dict:
-    return {
+def _config(seed: int, quick: bool, scenes: str = "shapes") -> dict:
+    config = {
         "seed": seed,
         # Seeds of the initial weights and batch order; every seed sees the same scenes.
         # The first one's models are shipped, the others measure the spread.
         "seeds": [seed] if quick else [seed, seed + 1, seed + 2],
         "quick": quick,
-        "train_images": 64 if quick else 6000,
+        "train_images": 64 if quick else scene_kind(scenes).train_images,
         "validation_images": 32 if quick else 500,
         "test_images": 32 if quick else 500,
         "epochs": 1 if quick else EPOCHS,
@@ -90,6 +130,9 @@ def _config(seed: int, quick: bool) -> dict:
         "bottleneck_convs": BOTTLENECK_CONVS,
         "bn_momentum": BN_MOMENTUM,
     }
+    if scenes != "shapes":  # the shapes records predate scene kinds
+        config["scenes"] = scenes
+    return config
 
 
 # The one training budget of every mode and seed (Adam, cosine-decayed over the budget);
@@ -97,48 +140,55 @@ def _config(seed: int, quick: bool) -> dict:
 EPOCHS = 24
 
 
-def train_shipped(out_dir, seed: int = 0, quick: bool = False, progress: Progress | None = None):
-    """Train every mode with every seed of the config on the shapes scenes; save the first
-    seed's models as ``segmentation_<mode>.weights.h5``.
+def train_shipped(
+    out_dir,
+    seed: int = 0,
+    quick: bool = False,
+    progress: Progress | None = None,
+    scenes: str = "shapes",
+):
+    """Train every mode of the scene kind with every seed of the config; save the first
+    seed's models as ``<family>_<mode>.weights.h5``.
 
-    6,000 training scenes (seed ``seed``), 500 validation scenes (``validation_set``),
-    500 held-out test scenes (``shipped_test_set``), 64 x 64 px; ``EPOCHS`` epochs of
+    ``SCENES[scenes].train_images`` training scenes (seed ``seed``; 6,000 shapes, 3,000
+    thin), 500 validation scenes (``validation_set``), 500 held-out test scenes
+    (``shipped_test_set``), 64 x 64 px; ``EPOCHS`` epochs of
     batches of 16 for every mode and seed, keeping the epoch best on validation.
     ``quick``: 64 scenes, one seed, 1 epoch, to check the pipeline. A run (mode, seed)
     already in a record of the same configuration is kept, so an interrupted run resumes.
 
-    Writes ``segmentation.json`` after each run and returns it: the config, per mode the
+    Writes ``<family>.json`` after each run and returns it: the config, per mode the
     first seed's full row (``model_row``), every seed's test scores, validation curve and
     chosen epoch, and the mean and standard deviation over seeds of mean IoU and boundary
     F1 (2 px and 1 px), with ``shipped.environment()`` and the wall seconds.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    config = _config(seed, quick)
-    previous = shipped_summary(out_dir)
+    kind, config = scene_kind(scenes), _config(seed, quick, scenes)
+    previous = shipped_summary(out_dir, scenes)
     summary = {"config": config, "modes": {}, "runs": {}}
     if previous.get("config") == config:
         summary["runs"] = dict(previous.get("runs", {}))
     summary["environment"] = shipped.environment()
-    scenes = {
-        "train": data.make_shapes_segmentation(config["train_images"], 64, seed),
-        "validation": validation_set(seed, config["validation_images"]),
-        "test": shipped_test_set(seed, config["test_images"]),
+    sets = {
+        "train": kind.make(config["train_images"], 64, seed),
+        "validation": validation_set(seed, config["validation_images"], scenes),
+        "test": shipped_test_set(seed, config["test_images"], scenes),
     }
-    jobs = [(run_seed, mode) for run_seed in config["seeds"] for mode in TRAIN_ORDER]
+    jobs = [(run_seed, mode) for run_seed in config["seeds"] for mode in kind.modes]
     for index, (run_seed, mode) in enumerate(jobs):
-        key = f"{mode}/{run_seed}"
+        key, path = f"{mode}/{run_seed}", weights_path(mode, out_dir, scenes)
         shipped_run = run_seed == seed
-        if key in summary["runs"] and (not shipped_run or weights_path(mode, out_dir).exists()):
+        if key in summary["runs"] and (not shipped_run or path.exists()):
             continue
         part = step(progress, index, len(jobs), f"{mode}, seed {run_seed}: ")
-        model, row = _train_run(mode, run_seed, config, scenes, part)
+        model, row = _train_run(mode, run_seed, config, sets, part)
         if shipped_run:
-            shipped.save_weights(model, weights_path(mode, out_dir))
+            shipped.save_weights(model, path)
         summary["runs"][key] = row
-        _write(summary, out_dir)
+        _write(summary, out_dir, kind)
         report(progress, (index + 1) / len(jobs), f"{key}: mean IoU {row['mean_iou']:.3f}")
-    _write(summary, out_dir)
+    _write(summary, out_dir, kind)
     return summary
 
 
@@ -165,11 +215,11 @@ def _train_run(mode: str, run_seed: int, config: dict, scenes: dict, progress) -
     return model, row
 
 
-def _modes(summary: dict) -> dict:
+def _modes(summary: dict, kind: SceneKind) -> dict:
     """Per mode: the first seed's row, every seed's scores, their means and spreads."""
     config, runs = summary["config"], summary["runs"]
     modes = {}
-    for mode in TRAIN_ORDER:
+    for mode in kind.modes:
         seeds = {s: runs[f"{mode}/{s}"] for s in config["seeds"] if f"{mode}/{s}" in runs}
         if config["seed"] not in seeds:
             continue
@@ -189,23 +239,30 @@ SEED_METRICS = ("mean_iou", "boundary_f1", "boundary_f1_1px")
 
 
 def remeasure(
-    out_dir=None, rounds: int = 7, progress: Progress | None = None, write: bool = True
+    out_dir=None,
+    rounds: int = 7,
+    progress: Progress | None = None,
+    write: bool = True,
+    scenes: str = "shapes",
 ) -> dict:
-    """Time every shipped mode together on this machine (``timing.measure_modes`` with the
-    record's scenes per epoch and batch size) and, with ``write``, store the result as the
-    record's "timing" (what the page's table shows). Returns the timing."""
-    from mml7.segmentation.timing import measure_modes
+    """Time every shipped mode of a scene kind together on this machine
+    (``timing.measure_modes`` with the record's scenes per epoch and batch size) and, with
+    ``write``, store the result as the record's "timing" (what the page's table shows).
+    Returns the timing."""
+    from mml7.segmentation import timing
 
-    summary = shipped_summary(out_dir)
-    config = summary.get("config") or _config(0, False)
-    modes = list(summary.get("modes") or TRAIN_ORDER)
-    timing = measure_modes(
-        modes, config["train_images"], config["batch_size"], rounds, config["image_size"], progress
+    kind = scene_kind(scenes)
+    summary = shipped_summary(out_dir, scenes)
+    config = summary.get("config") or _config(0, False, scenes)
+    modes = list(summary.get("modes") or kind.modes)
+    size = config["image_size"]
+    found = timing.measure_modes(
+        modes, config["train_images"], config["batch_size"], rounds, size, progress, kind.make
     )
     if write and summary:
-        summary["timing"] = timing
-        shipped.write_summary(FAMILY, summary, shipped.weights_dir(out_dir))
-    return timing
+        summary["timing"] = found
+        shipped.write_summary(kind.family, summary, shipped.weights_dir(out_dir))
+    return found
 
 
 def shipped_rows(summary: dict) -> dict[str, dict]:
@@ -222,8 +279,8 @@ def shipped_rows(summary: dict) -> dict[str, dict]:
 TIMED = ("seconds_per_epoch", "inference_ms_per_image")
 
 
-def _write(summary: dict, out_dir: Path) -> None:
-    summary["modes"] = _modes(summary)
+def _write(summary: dict, out_dir: Path, kind: SceneKind) -> None:
+    summary["modes"] = _modes(summary, kind)
     runs = summary["runs"].values()
     summary["wall_seconds"] = sum(run.get("wall_seconds", 0.0) for run in runs)
-    shipped.write_summary(FAMILY, summary, out_dir)
+    shipped.write_summary(kind.family, summary, out_dir)

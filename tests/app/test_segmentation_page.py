@@ -96,7 +96,7 @@ def test_compare_tab_shows_the_shipped_table_and_predictions():
     best = max(rows, key=lambda mode: rows[mode]["mean_iou"])
     ratio = rows[best]["mean_iou"] / rows["none"]["mean_iou"]
     assert f"{best} unpooling, mean IoU {rows[best]['mean_iou']:.3f}, {ratio:.1f}x" in lesson(at)
-    assert "seg_csv_shipped" in download_keys(at)
+    assert "seg_csv_shapes" in download_keys(at)
     # Seed spreads and the boundary verdict appear once the record has several seeds.
     several = all(len(row.get("mean_iou_seeds", [])) > 1 for row in rows.values())
     assert ("mean IoU over seeds" in table.columns) == several
@@ -104,9 +104,29 @@ def test_compare_tab_shows_the_shipped_table_and_predictions():
     assert len(verdicts) == several
 
 
+THIN_SHIPPED = all(seg.weights_path(m, scenes="thin").exists() for m in seg.SCENES["thin"].modes)
+
+
+@pytest.mark.skipif(not THIN_SHIPPED, reason="shipped thin-structure segmenters not trained yet")
+def test_compare_tab_shows_the_thin_structure_models_and_their_verdict():
+    at = open_tab("Train and compare")
+    at.radio(key="seg_scenes").set_value("thin").run()
+    assert not at.exception, [e.value for e in at.exception]
+    rows = seg.shipped_summary(scenes="thin")["modes"]
+    table = at.dataframe[0].value
+    assert list(table["unpooling"]) == list(rows) == list(seg.SCENES["thin"].modes)
+    np.testing.assert_allclose(table["mean IoU"], [rows[m]["mean_iou"] for m in rows], atol=5e-4)
+    grid = charts(at)[-1]
+    assert len(grid["data"]) == 4 * (2 + len(rows))
+    assert "3,000 generated 64 px scenes" in " ".join(m.value for m in at.markdown)
+    (verdict,) = [m.value for m in at.markdown if "boundary F1 at 1 px" in m.value]
+    assert "over 3 seeds" in verdict
+    assert any(e.proto.id.endswith("-seg_csv_thin") for e in at.get("download_button"))
+
+
 def test_remeasure_times_every_mode_together_here():
     at = open_tab("Train and compare")
-    at.button(key="seg_remeasure").click().run()
+    at.button(key="seg_remeasure_shapes").click().run()
     assert not at.exception, [e.value for e in at.exception]
     (timing,) = [f.value for f in at.dataframe if "s/epoch x fastest" in f.value.columns]
     assert list(timing["unpooling"]) == list(seg.shipped_summary()["modes"])
@@ -122,7 +142,7 @@ def download_keys(at) -> set[str]:
     return {key for key in KEYS if any(id_.endswith(f"-{key}") for id_ in ids)}
 
 
-KEYS = ("seg_csv_shipped", "seg_csv_retrained", "seg_model_max")
+KEYS = ("seg_csv_shapes", "seg_csv_retrained", "seg_model_max")
 
 
 def test_retrain_with_a_tiny_configuration():
@@ -210,3 +230,24 @@ def test_legend_escapes_class_names():
     parts.legend(where, ["<img src=x onerror=alert(1)>", "**bold** & :red[x]"])
     assert "<img" not in where.text and "&lt;img src=x onerror=alert\\(1\\)&gt;" in where.text
     assert r"\*\*bold\*\* &amp; \:red\[x\]" in where.text
+
+
+def test_verdict_says_which_differences_exceed_the_seed_spread():
+    from app import segmentation_parts as parts
+
+    def row(iou, f1):
+        seeds = [0.0, 0.0, 0.0]
+        return {
+            **{"mean_iou_mean": iou, "mean_iou_std": 0.01, "mean_iou_seeds": seeds},
+            **{"boundary_f1_1px_mean": f1, "boundary_f1_1px_std": 0.002},
+            "boundary_f1_1px_seeds": seeds,
+        }
+
+    thin = parts.boundary_verdict({"max": row(0.84, 0.999), "nearest": row(0.75, 0.991)})
+    assert thin.startswith("**Max unpooling draws sharper edges than nearest")
+    assert "max unpooling does better too: max 0.840 vs nearest 0.750" in thin
+    assert "2 x 2 blocks" in thin
+    shapes = parts.boundary_verdict({"max": row(0.922, 0.983), "nearest": row(0.915, 0.984)})
+    assert "no boundary advantage" in shapes and "Mean IoU: max 0.922" in shapes
+    assert "2 x 2 blocks" not in shapes
+    assert parts.boundary_verdict({"max": {}, "nearest": {}}) is None

@@ -108,6 +108,27 @@ def test_shapes_mask_is_exact():
     assert jumps[horizontal].mean() > 5 * jumps[~horizontal].mean()
 
 
+def test_thin_segmentation_is_thin_and_deterministic():
+    ds = data.make_thin_segmentation(20, image_size=64, seed=3)
+    check_images(ds.images, (64, 64, 3))
+    assert ds.class_names == ["background", "line", "ring"]
+    assert set(np.unique(ds.masks)) == {0, 1, 2}
+    # Every structure is 1-2 px wide: a 3x3 block fits inside one only where two cross.
+    from scipy import ndimage
+
+    for label in (1, 2):
+        on = ds.masks == label
+        eroded = ndimage.binary_erosion(on, np.ones((1, 3, 3), bool))
+        assert eroded.sum() < 0.02 * on.sum(), label
+    share = (ds.masks > 0).mean()
+    assert 0.03 < share < 0.2  # thin: a small share of the pixels, but never none
+    again = data.make_thin_segmentation(20, image_size=64, seed=3)
+    np.testing.assert_array_equal(ds.images, again.images)
+    np.testing.assert_array_equal(ds.masks, again.masks)
+    with pytest.raises(ValueError, match="image_size"):
+        data.make_thin_segmentation(3, image_size=8)
+
+
 def test_fashion_composites(fashion_available):
     ds = data.make_fashion_composites(10, image_size=64, seed=0)
     check_images(ds.images, (64, 64, 1))

@@ -12,3 +12,4 @@ pages = [
     for i, page in enumerate(registry.pages())
 ]
 st.navigation(pages).run()
+router.freeze_long_lived_objects()

@@ -98,3 +98,21 @@ def test_big_freed_blocks_go_back_to_the_os_on_glibc():
         assert applied is True
     else:
         assert applied is False
+
+
+def test_long_lived_objects_are_frozen_once_per_new_library(monkeypatch):
+    """After a run that imported TensorFlow, Streamlit's two collections per rerun scan
+    only what later runs make (app/router.py says why)."""
+    import gc
+
+    import keras  # noqa: F401  (a long-lived library, as after a model page's run)
+
+    from app import router
+
+    monkeypatch.setattr(router, "_FROZEN_WITH", set())
+    try:
+        assert router.freeze_long_lived_objects()
+        assert gc.get_freeze_count() > 100_000 and "keras" in router._FROZEN_WITH
+        assert not router.freeze_long_lived_objects()  # nothing new was imported
+    finally:
+        gc.unfreeze()

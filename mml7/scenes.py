@@ -62,11 +62,12 @@ def _shape_mask(kind: str, rng: np.random.Generator, size: int) -> np.ndarray:
     return inside
 
 
-def _paint_scenes(n, image_size, seed, classes, counts, object_mask, shaded: bool):
-    """``n`` scenes of objects painted on ``_texture``: (images float32 (n, s, s, 3),
-    masks uint8 (n, s, s)). Each scene has ``rng.integers(*counts)`` objects of random
-    class and colour, ``object_mask(class name, rng, size)`` saying where; later objects
-    cover earlier ones. ``shaded``: the colour varies by +-7.5% from pixel to pixel."""
+def _paint_scenes(n, image_size, seed, classes, counts, object_mask, shaded: bool, name: str):
+    """``n`` scenes of objects painted on ``_texture``, as the SegmentationDataset ``name``
+    (images float32 (n, s, s, 3), masks uint8 (n, s, s)). Each scene has
+    ``rng.integers(*counts)`` objects of random class and colour, ``object_mask(class name,
+    rng, size)`` saying where; later objects cover earlier ones. ``shaded``: the colour
+    varies by +-7.5% from pixel to pixel."""
     if n < 1 or image_size < 16:
         raise ValueError(f"need n >= 1 and image_size >= 16, got n={n}, image_size={image_size}")
     rng = np.random.default_rng(seed)
@@ -84,7 +85,8 @@ def _paint_scenes(n, image_size, seed, classes, counts, object_mask, shaded: boo
             image = np.where(inside[..., None], colour, image)
             masks[i][inside] = label
         images[i] = image
-    return images, masks
+    source = f"generated: {n} scenes, {image_size} px, seed {seed}"
+    return data.SegmentationDataset(images, masks, list(classes), name, source)
 
 
 def make_shapes_segmentation(
@@ -100,14 +102,7 @@ def make_shapes_segmentation(
         SegmentationDataset: images float32 (n, s, s, 3) in [0, 1], masks uint8 (n, s, s)
         with 0 = background, 1 = disc, 2 = square, 3 = triangle.
     """
-    images, masks = _paint_scenes(n, image_size, seed, SHAPE_CLASSES, (1, 5), _shape_mask, True)
-    return data.SegmentationDataset(
-        images,
-        masks,
-        list(SHAPE_CLASSES),
-        "Shapes",
-        f"generated: {n} scenes, {image_size} px, seed {seed}",
-    )
+    return _paint_scenes(n, image_size, seed, SHAPE_CLASSES, (1, 5), _shape_mask, True, "Shapes")
 
 
 def _thin_mask(kind: str, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -141,13 +136,8 @@ def make_thin_segmentation(n: int, image_size: int = 64, seed: int = 0) -> data.
         SegmentationDataset: images float32 (n, s, s, 3) in [0, 1], masks uint8 (n, s, s)
         with 0 = background, 1 = line, 2 = ring.
     """
-    images, masks = _paint_scenes(n, image_size, seed, THIN_CLASSES, (2, 6), _thin_mask, False)
-    return data.SegmentationDataset(
-        images,
-        masks,
-        list(THIN_CLASSES),
-        "Thin structures",
-        f"generated: {n} scenes, {image_size} px, seed {seed}",
+    return _paint_scenes(
+        n, image_size, seed, THIN_CLASSES, (2, 6), _thin_mask, False, "Thin structures"
     )
 
 

@@ -37,7 +37,8 @@ def show_results(rows: dict, images, truth, predictions: dict, class_names, key:
     st.dataframe(table, hide_index=True)
     downloads.csv_button("Table as CSV", table, f"segmentation_{key}", key=f"seg_csv_{key}")
     st.caption(
-        "MiB/image: activations kept for backpropagation (float32, every layer's output); "
+        "MiB/image: activations kept for backpropagation (every layer's output: float32 "
+        "features, and one byte a pixel for max pooling's masks); "
         "s/epoch: training time per epoch; ms/image: inference in batches of 64; mean IoU "
         "over the classes; boundary F1: class edges matched within 2 pixels (1 px: within 1)."
     )

@@ -209,25 +209,23 @@ def build_truncated(
 
 
 @functools.lru_cache(maxsize=6)
-def feature_extractor(backbone: str, cuts: str | tuple[str, ...], image_size: int):
+def feature_extractor(backbone: str, cuts: tuple[str, ...], image_size: int):
     """The ImageNet backbone from its input to the deepest of ``cuts``, with the globally
     average-pooled output of every cut (cached; shared, so callers must not change it).
 
     One forward pass gives every cut's features: the shallower cuts are on the way to the
-    deepest. Input: preprocessed (n, s, s, 3); output: a list of (n, d) arrays, one per
-    cut in the order given (one cut: ``cuts`` may be its name).
+    deepest. Input: preprocessed (n, s, s, 3); output: {cut: (n, d)}.
     """
     import keras
 
-    cuts = (cuts,) if isinstance(cuts, str) else tuple(cuts)
     found = spec(backbone)
     base = build_base(backbone, image_size)
-    pooled = [
-        keras.layers.GlobalAveragePooling2D(name=f"pooled_{index}")(
+    pooled = {
+        cut: keras.layers.GlobalAveragePooling2D(name=f"pooled_{index}")(
             base.get_layer(found.layer_name(cut)).output
         )
         for index, cut in enumerate(cuts)
-    ]
+    }
     name = "features_" + "_".join(cut.replace(" ", "_") for cut in cuts)
     return keras.Model(base.input, pooled, name=name)
 
@@ -300,23 +298,9 @@ def extract_cut_features(
         found.layer_name(cut)
     images = np.asarray(images, dtype=np.float32)
     model = feature_extractor(backbone, cuts, int(image_size))
-    parts = []
+    parts = {cut: [] for cut in cuts}
     for batch in batches(images, batch_size, progress):
-        outputs = model(preprocess(batch, backbone, image_size), training=False)
-        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]  # one cut
-        parts.append([np.asarray(output) for output in outputs])
-    if not parts:
-        return {
-            cut: np.zeros((0, shape[-1]), dtype=np.float32)
-            for cut, shape in zip(cuts, _output_shapes(model), strict=True)
-        }
-    return {
-        cut: np.concatenate([part[index] for part in parts]).astype(np.float32)
-        for index, cut in enumerate(cuts)
-    }
-
-
-def _output_shapes(model) -> list[tuple]:
-    """A model's output shapes as a list, also when it has one output."""
-    shapes = model.output_shape
-    return list(shapes) if isinstance(shapes, list) else [shapes]
+        for cut, output in model(preprocess(batch, backbone, image_size), training=False).items():
+            parts[cut].append(np.asarray(output, dtype=np.float32))
+    empty = {cut: np.zeros((0, model.output[cut].shape[-1]), "float32") for cut in cuts}
+    return {cut: np.concatenate(arrays) if arrays else empty[cut] for cut, arrays in parts.items()}

@@ -69,7 +69,7 @@ def depth_scores(
 ) -> list:
     """Linear probe and LogME per cut depth, on a stratified subsample (seed 0): a
     built-in set's from the precomputed file at the page's defaults, else measured here."""
-    from mml7 import backbones, transfer
+    from mml7 import transfer
     from mml7.transfer import measured
 
     key = measured.depth_key(name, backbone, image_size, max_images)
@@ -77,14 +77,10 @@ def depth_scores(
         return found
 
     found = dataset(name, upload)
-    picked = transfer.sample_indices(found.labels, max_images, seed=0)
-    cuts = tuple(backbones.spec(backbone).cut_names)
-    label = f"{backbone} features at every depth ({len(picked):,} images, {image_size} px):"
+    count = len(found) if max_images is None else min(len(found), max_images)
+    label = f"{backbone} features at every depth ({count:,} images, {image_size} px):"
     with progress_bar(label) as progress:  # one forward pass gives every cut
-        by_cut = backbones.extract_cut_features(
-            found.images[picked], backbone, cuts, image_size, progress=progress
-        )
-    return transfer.transferability(by_cut, found.labels[picked])
+        return transfer.depth_scores(found, backbone, image_size, max_images, progress)
 
 
 @cached_data(max_entries=16, show_spinner=False)

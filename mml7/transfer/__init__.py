@@ -67,6 +67,7 @@ from mml7.transfer.imagenet import (
 from mml7.transfer.transferability import (
     DepthScore,
     dataset_features,
+    depth_scores,
     ensemble_cut,
     linear_probe,
     logme,
@@ -119,6 +120,7 @@ __all__ = [
     "predict",
     "read_path",
     "recommend",
+    "depth_scores",
     "middle_cut_note",
     "recommended_cut",
     "run_experiments",

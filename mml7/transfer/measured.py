@@ -469,16 +469,15 @@ def precompute(names, path: Path | None = None, progress=None) -> dict:
     (``PAGE_PROBE_IMAGES``)."""
     import time
 
-    from mml7 import backbones
     from mml7.progress import scaled
-    from mml7.transfer.datasets import load_dataset, sample_indices
+    from mml7.transfer.datasets import load_dataset
     from mml7.transfer.experiments import ExperimentConfig
     from mml7.transfer.imagenet import imagenet_similarity
     from mml7.transfer.transferability import (
         dataset_features,
+        depth_scores,
         ensemble_cut,
         recommended_cut,
-        transferability,
     )
 
     path = Path(path or PRECOMPUTED_FILE)
@@ -489,10 +488,9 @@ def precompute(names, path: Path | None = None, progress=None) -> dict:
         part = scaled(progress, index / len(names), (index + 1) / len(names), f"{name}: ")
         dataset = load_dataset(name)
         config = ExperimentConfig(**APP_CONFIG_FIELDS)
-        cuts = tuple(backbones.spec(config.backbone).cut_names)
-        picked = sample_indices(dataset.labels, PAGE_PROBE_IMAGES, seed=0)
-        probed = dataset_features(dataset.subset(picked), config, cuts, scaled(part, 0.0, 0.2))
-        scores = transferability(probed, dataset.labels[picked])
+        scores = depth_scores(
+            dataset, config.backbone, config.image_size, PAGE_PROBE_IMAGES, scaled(part, 0.0, 0.2)
+        )
         key = depth_key(name, config.backbone, config.image_size, PAGE_PROBE_IMAGES)
         record["depth_scores"][key] = [dataclasses.asdict(score) for score in scores]
         record["similarity"][name] = imagenet_similarity(dataset.images, max_images=64, seed=0)

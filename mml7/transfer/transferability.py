@@ -128,6 +128,26 @@ def transferability(
     ]
 
 
+def depth_scores(
+    dataset: ImageDataset,
+    backbone: str,
+    image_size: int,
+    max_images: int | None,
+    progress: Progress | None = None,
+) -> list[DepthScore]:
+    """``transferability`` at every cut of ``backbone``, on a stratified subsample of at
+    most ``max_images`` images (seed 0), every cut's features from one forward pass: the
+    page's per-depth scores."""
+    from mml7.transfer.datasets import sample_indices
+
+    picked = sample_indices(dataset.labels, max_images, seed=0)
+    cuts = tuple(backbones.spec(backbone).cut_names)
+    by_cut = backbones.extract_cut_features(
+        dataset.images[picked], backbone, cuts, image_size, progress=progress
+    )
+    return transferability(by_cut, dataset.labels[picked])
+
+
 def recommended_cut(scores: list[DepthScore]) -> str:
     """The depth to cut at: best probe accuracy; LogME breaks ties within 0.5 %."""
     best = max(score.probe_accuracy for score in scores)

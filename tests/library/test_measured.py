@@ -230,12 +230,9 @@ def test_the_shipped_file_gives_the_page_what_it_would_measure():
     dataset = transfer.load_dataset(name)
     live = transfer.imagenet_similarity(dataset.images, max_images=64, seed=0)
     assert stored["similarity"] == pytest.approx(live, abs=1e-4)
-    picked = transfer.sample_indices(dataset.labels, measured.PAGE_PROBE_IMAGES, seed=0)
-    cuts = tuple(backbones.spec(config.backbone).cut_names)
-    features = backbones.extract_cut_features(
-        dataset.images[picked], config.backbone, cuts, config.image_size
+    scores = transfer.depth_scores(
+        dataset, config.backbone, config.image_size, measured.PAGE_PROBE_IMAGES
     )
-    scores = transfer.transferability(features, dataset.labels[picked])
     for got, want in zip(stored["depth_scores"][key], scores, strict=True):
         assert got.cut == want.cut and got.dimensions == want.dimensions
         assert got.probe_accuracy == pytest.approx(want.probe_accuracy, abs=1e-6)

@@ -13,6 +13,8 @@ runs ``train``.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib
 import json
 import os
@@ -76,6 +78,24 @@ def load_weights(model, family: str, filename: str, folder: str | Path | None = 
             f"run `{train_command(family)}` to remake it."
         ) from error
     return model
+
+
+def files_digest(*paths: str | Path) -> str | None:
+    """A digest of the files' bytes, in order (BLAKE2b, 8 bytes, hex), or None when one is
+    missing: what a precomputed figure stores to tell whether the weights it came from
+    are still the shipped ones. Cached per file name and modification time."""
+    found = [Path(path) for path in paths]
+    if not all(path.exists() for path in found):
+        return None
+    return _digest(tuple((str(path), path.stat().st_mtime_ns) for path in found))
+
+
+@functools.lru_cache(maxsize=32)
+def _digest(files: tuple[tuple[str, int], ...]) -> str:
+    digest = hashlib.blake2b(digest_size=8)
+    for path, _ in files:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
 
 
 def save_weights(model, path: str | Path) -> None:

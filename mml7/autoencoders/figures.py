@@ -14,7 +14,6 @@ it again) rather than wrong.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -42,13 +41,8 @@ def denoiser_names() -> dict[str, float]:
 
 def denoisers_digest(folder=None) -> str | None:
     """A digest of the shipped denoisers' weights files; None when one is missing."""
-    digest = hashlib.blake2b(digest_size=8)
-    for stddev in SHIPPED_NOISE_STDDEVS:
-        path = weights_path("denoising", 64, stddev, folder)
-        if not path.exists():
-            return None
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    paths = [weights_path("denoising", 64, s, folder) for s in SHIPPED_NOISE_STDDEVS]
+    return shipped.files_digest(*paths)
 
 
 def shipped_pca(folder=None) -> PCA | None:

@@ -15,11 +15,11 @@ than wrong.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import time
 from pathlib import Path
 
+from mml7 import shipped
 from mml7.errors import DatasetUnavailable
 from mml7.progress import Progress, scaled
 from mml7.similarity.galleries import GALLERIES, load_gallery
@@ -42,11 +42,6 @@ def _key(*parts) -> str:
     return json.dumps(list(parts))
 
 
-@functools.lru_cache(maxsize=16)
-def _file_digest(path: str, modified: float) -> str:
-    return hashlib.blake2b(Path(path).read_bytes(), digest_size=8).hexdigest()
-
-
 def weights_digest(representation: str) -> str | None:
     """A digest of the shipped weights a representation is computed from, "" for one
     that uses none (pixels, PCA), None when they are missing."""
@@ -56,8 +51,7 @@ def weights_digest(representation: str) -> str | None:
     from mml7 import autoencoders
 
     made = spec.make()
-    path = autoencoders.weights_path(made.kind, made.code_size)
-    return _file_digest(str(path), path.stat().st_mtime) if path.exists() else None
+    return shipped.files_digest(autoencoders.weights_path(made.kind, made.code_size))
 
 
 @functools.lru_cache(maxsize=2)

@@ -5,7 +5,7 @@ import streamlit as st
 from app import jobs, widgets
 from app import segmentation_parts as parts
 from app.caches import segmentation as cached
-from mml7 import DatasetUnavailable, InputError, unpooling
+from mml7 import DatasetUnavailable, InputError, shipped, unpooling
 from mml7 import segmentation as seg
 from mml7.data import SHAPE_CLASSES
 from mml7.plots import segmentation as figures
@@ -112,7 +112,7 @@ def compare_tab():
     summary = cached.summary(kind)
     rows = seg.shipped_rows(summary)
     if not rows:
-        command = f"python -m mml7 train {seg.SCENES[kind].family}"
+        command = shipped.train_command(seg.SCENES[kind].family)
         st.info(f"No shipped models yet. Train them with `{command}`, or retrain below.")
     else:
         widgets.lesson(

@@ -13,7 +13,7 @@ from mml7.transfer import measured as measuring
 
 PROBE_IMAGES = measuring.PAGE_PROBE_IMAGES
 DEFAULTS = measuring.APP_CONFIG_FIELDS  # the precomputed signals are for these
-SIZES = [32, 48, 64, 96, 128, 160]
+SIZES = list(measuring.PAGE_IMAGE_SIZES)  # each precomputed for the built-in sets
 
 st.title("Transfer-learning advisor")
 st.markdown(

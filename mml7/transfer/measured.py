@@ -403,6 +403,10 @@ APP_CONFIG_FIELDS = {
     "scratch_epochs": 8,
     "max_train_images": 2000,
 }
+# The page's input sizes; ``precompute`` measures a built-in data set at each of them, so
+# changing the size on the page reads a file instead of extracting features (seconds, and
+# a quarter of a gigabyte of activations at 96 px).
+PAGE_IMAGE_SIZES = (32, 48, 64, 96, 128, 160)
 PRECOMPUTED_FILE = Path(__file__).with_name("builtin_signals.json")
 # What the signals depend on (the rest of a config changes only the experiments).
 _KEY_FIELDS = (
@@ -461,18 +465,40 @@ def precomputed_page(name: str, path: Path | None = None) -> dict:
     return found
 
 
-def precompute(names, path: Path | None = None, progress=None) -> dict:
+def precompute(names, path: Path | None = None, progress=None, sizes=PAGE_IMAGE_SIZES) -> dict:
     """Measure every built-in data set in ``names`` as the page does at its defaults
     (``APP_CONFIG_FIELDS``; cut from ``recommended_cut`` on 500 images; no fine-tune
-    probe) and write them to ``path`` (the page's file by default), with what the page
-    shows first: the ImageNet similarity (64 images, seed 0) and the per-depth scores
-    (``PAGE_PROBE_IMAGES``)."""
+    probe), at each input size in ``sizes``, and write them to ``path`` (the page's file
+    by default), with what the page shows first: the ImageNet similarity (64 images,
+    seed 0) and the per-depth scores (``PAGE_PROBE_IMAGES``)."""
     import time
 
     from mml7.progress import scaled
     from mml7.transfer.datasets import load_dataset
-    from mml7.transfer.experiments import ExperimentConfig
     from mml7.transfer.imagenet import imagenet_similarity
+
+    path = Path(path or PRECOMPUTED_FILE)
+    record = {"signals": {}, "similarity": {}, "depth_scores": {}, "seconds": {}}
+    names, sizes = list(names), list(sizes)
+    steps = [(name, size) for name in names for size in sizes]
+    for index, (name, size) in enumerate(steps):
+        began = time.perf_counter()
+        part = scaled(
+            progress, index / len(steps), (index + 1) / len(steps), f"{name}, {size} px: "
+        )
+        dataset = load_dataset(name)
+        if name not in record["similarity"]:
+            record["similarity"][name] = imagenet_similarity(dataset.images, max_images=64, seed=0)
+        _precompute_size(record, name, dataset, size, part)
+        record["seconds"][f"{name}, {size} px"] = round(time.perf_counter() - began, 1)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def _precompute_size(record: dict, name: str, dataset, image_size: int, progress) -> None:
+    """Add the per-depth scores and the signals of one data set at one input size."""
+    from mml7.progress import scaled
+    from mml7.transfer.experiments import ExperimentConfig
     from mml7.transfer.transferability import (
         dataset_features,
         depth_scores,
@@ -480,29 +506,18 @@ def precompute(names, path: Path | None = None, progress=None) -> dict:
         recommended_cut,
     )
 
-    path = Path(path or PRECOMPUTED_FILE)
-    record = {"signals": {}, "similarity": {}, "depth_scores": {}, "seconds": {}}
-    names = list(names)
-    for index, name in enumerate(names):
-        began = time.perf_counter()
-        part = scaled(progress, index / len(names), (index + 1) / len(names), f"{name}: ")
-        dataset = load_dataset(name)
-        config = ExperimentConfig(**APP_CONFIG_FIELDS)
-        scores = depth_scores(
-            dataset, config.backbone, config.image_size, PAGE_PROBE_IMAGES, scaled(part, 0.0, 0.2)
-        )
-        key = depth_key(name, config.backbone, config.image_size, PAGE_PROBE_IMAGES)
-        record["depth_scores"][key] = [dataclasses.asdict(score) for score in scores]
-        record["similarity"][name] = imagenet_similarity(dataset.images, max_images=64, seed=0)
-        cut = recommended_cut(scores)
-        config = dataclasses.replace(config, cut=cut, ensemble_cut=ensemble_cut(scores, cut))
-        wanted = tuple(dict.fromkeys((cut, config.ensemble_cut)))
-        features = dataset_features(dataset, config, wanted, scaled(part, 0.2, 0.5))
-        signals = measure_signals(dataset, config, features, False, scaled(part, 0.5, 1.0))
-        record["signals"][signals_key(name, config)] = dataclasses.asdict(signals)
-        record["seconds"][name] = round(time.perf_counter() - began, 1)
-    path.write_text(json.dumps(record, indent=1) + "\n")
-    return record
+    config = ExperimentConfig(**{**APP_CONFIG_FIELDS, "image_size": image_size})
+    scores = depth_scores(
+        dataset, config.backbone, image_size, PAGE_PROBE_IMAGES, scaled(progress, 0.0, 0.2)
+    )
+    key = depth_key(name, config.backbone, image_size, PAGE_PROBE_IMAGES)
+    record["depth_scores"][key] = [dataclasses.asdict(score) for score in scores]
+    cut = recommended_cut(scores)
+    config = dataclasses.replace(config, cut=cut, ensemble_cut=ensemble_cut(scores, cut))
+    wanted = tuple(dict.fromkeys((cut, config.ensemble_cut)))
+    features = dataset_features(dataset, config, wanted, scaled(progress, 0.2, 0.5))
+    signals = measure_signals(dataset, config, features, False, scaled(progress, 0.5, 1.0))
+    record["signals"][signals_key(name, config)] = dataclasses.asdict(signals)
 
 
 PAGE_PROBE_IMAGES = 500  # the page's per-depth probe subsample

@@ -239,6 +239,28 @@ def test_the_shipped_file_gives_the_page_what_it_would_measure():
         assert got.logme == pytest.approx(want.logme, rel=1e-4)
 
 
+def test_the_shipped_file_covers_every_input_size_the_page_offers():
+    """Changing the page's input size reads the file for a built-in set: per-depth scores
+    and the signals under the config the page builds from them (cut and ensemble cut from
+    those scores), at every size of ``PAGE_IMAGE_SIZES``."""
+    record = json.loads(measured.PRECOMPUTED_FILE.read_text())
+    if not record.get("depth_scores"):
+        pytest.skip("no precomputed page figures (python -m mml7 measure advisor)")
+    names = {json.loads(key)[0] for key in record["depth_scores"]}
+    assert names == set(record["similarity"]) and len(names) >= 3
+    for name in names:
+        page = measured.precomputed_page(name)
+        for size in measured.PAGE_IMAGE_SIZES:
+            config = transfer.ExperimentConfig(**{**measured.APP_CONFIG_FIELDS, "image_size": size})
+            key = measured.depth_key(name, config.backbone, size, measured.PAGE_PROBE_IMAGES)
+            scores = page["depth_scores"][key]
+            cut = transfer.recommended_cut(scores)
+            config = dataclasses.replace(
+                config, cut=cut, ensemble_cut=transfer.ensemble_cut(scores, cut)
+            )
+            assert measured.precomputed(name, config) is not None, (name, size)
+
+
 def test_verdict_sentence_says_held_or_refuted_with_the_regret():
     results = {"train_head": 0.80, "fine_tune": 0.90, "from_scratch": 0.5, "ensemble": 0.81}
     refuted = measured.verdict_sentence("train_head", results, [], 200)

@@ -15,6 +15,7 @@ import numpy as np
 from keras import layers
 
 from mml7.errors import check_choice
+from mml7.inference import predict
 
 KINDS = ("linear", "conv", "denoising")
 
@@ -41,15 +42,15 @@ class Autoencoder:
 
     def encode(self, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """Codes float32 (n, code_size) of images float32 (n, h, w, c)."""
-        return np.asarray(self.encoder.predict(images, batch_size=batch_size, verbose=0))
+        return predict(self.encoder, images, batch_size)
 
     def decode(self, codes: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """Images float32 (n, h, w, c) decoded from codes (n, code_size)."""
-        return np.asarray(self.decoder.predict(codes, batch_size=batch_size, verbose=0))
+        return predict(self.decoder, codes, batch_size)
 
     def reconstruct(self, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """decoder(encoder(images)), float32 like ``images``."""
-        return np.asarray(self.autoencoder.predict(images, batch_size=batch_size, verbose=0))
+        return predict(self.autoencoder, images, batch_size)
 
 
 def _check_code_size(code_size: int, limit: int) -> int:

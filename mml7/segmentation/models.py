@@ -17,6 +17,7 @@ import numpy as np
 from keras import layers
 
 from mml7.errors import check_choice
+from mml7.inference import predict
 from mml7.layers import MaxPoolingWithArgmax2D, MaxUnpooling2D
 
 UNPOOLING_MODES = ("none", "nearest", "bilinear", "max", "transposed")
@@ -129,15 +130,6 @@ def activation_bytes(model: keras.Model, image_shape) -> int:
 
 
 def predict_classes(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """uint8 (n, h, w): the most probable class of each pixel of images (n, h, w, c).
-
-    One batch or less is a direct call: ``model.predict`` first compiles a prediction
-    function (about a second per model), which a page showing four scenes would pay for
-    every model it shows.
-    """
-    images = np.asarray(images, np.float32)
-    if len(images) <= batch_size:
-        probabilities = np.asarray(model(images, training=False))
-    else:
-        probabilities = model.predict(images, batch_size=batch_size, verbose=0)
+    """uint8 (n, h, w): the most probable class of each pixel of images (n, h, w, c)."""
+    probabilities = predict(model, images, batch_size)
     return np.argmax(probabilities, axis=-1).astype(np.uint8)

@@ -17,6 +17,7 @@ import numpy as np
 
 from mml7 import backbones
 from mml7.errors import InputError
+from mml7.inference import predict  # noqa: F401 (mml7.transfer.predict)
 
 if TYPE_CHECKING:
     from mml7.transfer.experiments import ExperimentConfig
@@ -116,16 +117,6 @@ def ensemble_probabilities(member_probabilities: list[np.ndarray]) -> np.ndarray
         raise InputError("an ensemble needs at least 2 members")
     stacked = np.stack([np.asarray(p, dtype=np.float64) for p in member_probabilities])
     return stacked.mean(axis=0).astype(np.float32)
-
-
-def predict(model, inputs: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities (n, classes), batched, no Keras progress bar."""
-    return np.concatenate(
-        [
-            np.asarray(model(inputs[start : start + batch_size], training=False))
-            for start in range(0, len(inputs), batch_size)
-        ]
-    )
 
 
 def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:

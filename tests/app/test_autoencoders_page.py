@@ -205,6 +205,20 @@ def test_latent_space_and_morphing_controls(page):
         assert any("over 6 steps" in text for text in lessons(at))
 
 
+def test_sprite_sheet_puts_image_i_at_row_i_over_columns():
+    from mml7.plots import autoencoders as figures
+
+    images = np.random.default_rng(0).random((7, 4, 5, 1))
+    sheet, columns = figures.sprite_sheet(images)
+    assert columns == 3 and sheet.shape == (3 * 4, 3 * 5, 1)
+    for i, image in enumerate(images):
+        row, column = divmod(i, columns)
+        np.testing.assert_array_equal(
+            sheet[row * 4 : row * 4 + 4, column * 5 : column * 5 + 5], image
+        )
+    assert not sheet[8:, 5:].any()  # the two tiles after the last image are blank
+
+
 def test_latent_scatter_html_has_hover_images(fashion_available):
     from mml7.plots import autoencoders as figures
 
@@ -215,6 +229,12 @@ def test_latent_scatter_html_has_hover_images(fashion_available):
     assert sum(len(trace.x) for trace in figure.data) == 30
     html = figures.latent_scatter_html(figure)
     assert "plotly_hover" in html and "data:image/png;base64," in html
+    meta = figure.layout.meta  # the sprite sheet the hover box cuts each point's image from
+    assert (meta["columns"], meta["rows"], meta["height"], meta["width"]) == (6, 5, 28, 28)
+    first = next(trace for trace in figure.data if len(trace.x))
+    index = first.customdata[0][0]
+    assert first.customdata[0][1] == f"{first.name} (#{index})"
+    assert test.labels[index] == test.class_names.index(first.name)
     three = figures.latent_scatter(
         np.c_[points, points[:, 0]], test.labels, test.class_names, test.images
     )

@@ -247,6 +247,11 @@ def _measure(args: argparse.Namespace) -> int:
         print(f"wrote {args.out or measured.PRECOMPUTED_FILE}")
         return 0
 
+    if args.predictions:
+        written = weights.precompute_predictions(args.out)
+        print(f"wrote {len(written)} models' predictions to {weights.PREDICTIONS_FILE}")
+        return 0
+
     timing = weights.remeasure(
         args.out, rounds=args.rounds, progress=progress.printer(), scenes=args.scenes
     )
@@ -292,6 +297,12 @@ def _add_measure(subparsers) -> None:
         "advisor, similarity: the file to write (default: the page's)",
     )
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds (medians)")
+    parser.add_argument(
+        "--predictions",
+        action="store_true",
+        help="segmentation: only write the shipped models' predictions that the compare tab "
+        "shows (train writes them too), no timing",
+    )
     parser.add_argument(
         "--scenes",
         choices=["shapes", "thin"],

@@ -29,6 +29,7 @@ from mml7.segmentation.models import (
     WIDTHS,
     build_segmenter,
     check_mode,
+    predict_classes,
 )
 from mml7.segmentation.training import keep_best_on_validation, model_row, train_segmenter
 
@@ -189,7 +190,51 @@ def train_shipped(
         _write(summary, out_dir, kind)
         report(progress, (index + 1) / len(jobs), f"{key}: mean IoU {row['mean_iou']:.3f}")
     _write(summary, out_dir, kind)
+    precompute_predictions(out_dir)
     return summary
+
+
+# The compare tab's prediction grid: every shipped model on the first held-out scenes.
+PREDICTIONS_FILE = "segmentation_predictions.npz"
+SHOWN_SCENES = 4
+
+
+def precompute_predictions(folder=None, count: int = SHOWN_SCENES) -> dict[str, np.ndarray]:
+    """Every shipped model's class masks on the first ``count`` held-out scenes of its
+    kind (``shipped_test_set``, seed 0), written to ``PREDICTIONS_FILE`` in the weights
+    folder with a digest of each model's weights file: a page shows them without loading
+    the models (a second or more each), and retrained weights make them stale, not
+    wrong. ``train_shipped`` calls it; returns what it wrote ({"<scenes>/<mode>": masks})."""
+    folder = shipped.weights_dir(folder)
+    stored = {}
+    for scenes, kind in SCENES.items():
+        images = shipped_test_set(0, count, scenes).images
+        for mode in kind.modes:
+            path = weights_path(mode, folder, scenes)
+            if path.exists():
+                model = pretrained(mode, folder, scenes)
+                stored[f"{scenes}/{mode}"] = predict_classes(model, images)
+                stored[f"{scenes}/{mode}/digest"] = np.array(shipped.files_digest(path))
+    np.savez_compressed(folder / PREDICTIONS_FILE, **stored)
+    return {key: value for key, value in stored.items() if not key.endswith("/digest")}
+
+
+def shipped_predictions(
+    mode: str, count: int, scenes: str = "shapes", folder=None
+) -> np.ndarray | None:
+    """The shipped ``mode`` model's class masks (count, 64, 64) on the first ``count``
+    held-out scenes, from ``precompute_predictions``; None when the file lacks them or
+    the weights changed since."""
+    path = shipped.weights_dir(folder) / PREDICTIONS_FILE
+    digest = shipped.files_digest(weights_path(mode, folder, scenes))
+    if digest is None or not path.exists():
+        return None
+    key = f"{scenes}/{mode}"
+    with np.load(path) as stored:
+        if key not in stored or str(stored[f"{key}/digest"]) != digest:
+            return None
+        found = stored[key]
+    return found[:count] if len(found) >= count else None
 
 
 def _train_run(mode: str, run_seed: int, config: dict, scenes: dict, progress) -> tuple:

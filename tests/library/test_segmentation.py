@@ -241,6 +241,28 @@ def test_train_shipped_writes_weights_and_a_record(tmp_path, monkeypatch):
     # nothing is trained again, the rows are those measured before.
     again = seg.train_shipped(tmp_path, quick=True)
     assert again == summary
+    # The compare tab's grid: written with the weights, equal to the model's own masks on
+    # the first held-out scenes, and stale (None) once a weights file changes.
+    test = seg.shipped_test_set(0, seg.weights.SHOWN_SCENES)
+    stored = seg.shipped_predictions("max", seg.weights.SHOWN_SCENES, folder=tmp_path)
+    np.testing.assert_array_equal(stored, seg.predict_classes(model, test.images))
+    assert seg.shipped_predictions("max", seg.weights.SHOWN_SCENES + 1, folder=tmp_path) is None
+    path = seg.weights_path("none", tmp_path)
+    assert seg.shipped_predictions("none", 2, folder=tmp_path) is not None
+    path.write_bytes(path.read_bytes() + b"\0")
+    assert seg.shipped_predictions("none", 2, folder=tmp_path) is None
+
+
+def test_the_shipped_predictions_match_the_shipped_weights():
+    """The compare tab shows every shipped model's masks without loading it: the shipped
+    file must hold them for today's weights (``python -m mml7 measure segmentation
+    --predictions`` remakes it)."""
+    for scenes in seg.SCENES:
+        modes = seg.shipped_summary(scenes=scenes).get("modes", {})
+        if not modes:
+            pytest.skip(f"no shipped {scenes} segmenters")
+        for mode in modes:
+            assert seg.shipped_predictions(mode, seg.weights.SHOWN_SCENES, scenes) is not None
 
 
 def test_train_shipped_thin_scenes_have_their_own_files(tmp_path, monkeypatch):

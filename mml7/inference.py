@@ -11,8 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
+# Images per call by default. TensorFlow's CPU allocator (oneDNN's) keeps the largest
+# activations it has held for the life of the process: a denoiser on 500 Fashion-MNIST
+# images in one call left the server 165 MB bigger, in calls of 128 images 40 MB, for
+# 0.06 s more.
+BATCH_SIZE = 128
 
-def predict(model, inputs: np.ndarray, batch_size: int = 256) -> np.ndarray:
+
+def predict(model, inputs: np.ndarray, batch_size: int = BATCH_SIZE) -> np.ndarray:
     """The model's output on ``inputs`` (n, ...) as a NumPy array (n, ...), ``batch_size``
     rows per call, in inference mode (dropout off, BatchNormalization's moving statistics).
     """

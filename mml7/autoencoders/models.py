@@ -15,7 +15,7 @@ import numpy as np
 from keras import layers
 
 from mml7.errors import check_choice
-from mml7.inference import predict
+from mml7.inference import BATCH_SIZE, predict
 
 KINDS = ("linear", "conv", "denoising")
 
@@ -40,15 +40,15 @@ class Autoencoder:
     code_size: int
     noise_stddev: float = 0.0
 
-    def encode(self, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    def encode(self, images: np.ndarray, batch_size: int = BATCH_SIZE) -> np.ndarray:
         """Codes float32 (n, code_size) of images float32 (n, h, w, c)."""
         return predict(self.encoder, images, batch_size)
 
-    def decode(self, codes: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    def decode(self, codes: np.ndarray, batch_size: int = BATCH_SIZE) -> np.ndarray:
         """Images float32 (n, h, w, c) decoded from codes (n, code_size)."""
         return predict(self.decoder, codes, batch_size)
 
-    def reconstruct(self, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    def reconstruct(self, images: np.ndarray, batch_size: int = BATCH_SIZE) -> np.ndarray:
         """decoder(encoder(images)), float32 like ``images``."""
         return predict(self.autoencoder, images, batch_size)
 

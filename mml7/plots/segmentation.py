@@ -7,6 +7,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from mml7.plots.mosaic import mosaic_figure
+
 # Class colours for masks: background dark grey, then distinct colours.
 PALETTE = np.array(
     [
@@ -181,30 +183,17 @@ def colourise(masks: np.ndarray) -> np.ndarray:
 def prediction_grid(
     images: np.ndarray, truth: np.ndarray | None, predictions: dict[str, np.ndarray]
 ) -> go.Figure:
-    """Rows: images; columns: input, truth (if given), then each mode's prediction."""
-    columns = {"input": None}
+    """Rows: images; columns: input, truth (if given), then each mode's prediction; one
+    mosaic picture (``mosaic.mosaic_figure``)."""
+    columns = {}
     if truth is not None:
         columns["truth"] = colourise(truth)
     columns.update({mode: colourise(masks) for mode, masks in predictions.items()})
-    count = len(images)
-    figure = make_subplots(
-        count,
-        len(columns),
-        subplot_titles=[name if i == 0 else "" for i in range(count) for name in columns],
-        horizontal_spacing=0.01,
-        vertical_spacing=0.02,
-    )
-    for i in range(count):
-        pixels = np.clip(images[i], 0, 1)
-        if pixels.shape[-1] == 1:
-            pixels = np.repeat(pixels, 3, axis=-1)
-        for j, (name, coloured) in enumerate(columns.items(), start=1):
-            z = (pixels * 255).astype(np.uint8) if name == "input" else coloured[i]
-            figure.add_trace(go.Image(z=z, hoverinfo="skip"), row=i + 1, col=j)
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False)
-    figure.update_layout(height=130 * count + 40, margin=dict(l=5, r=5, t=30, b=5))
-    return figure
+    rows = [
+        [np.clip(image, 0, 1), *(coloured[i] / 255.0 for coloured in columns.values())]
+        for i, image in enumerate(images)
+    ]
+    return mosaic_figure(rows, column_titles=["input", *columns], row_height=130)
 
 
 # key -> (column label, decimals shown)

@@ -21,6 +21,7 @@ import numpy as np
 
 from mml7.errors import InputError
 from mml7.images import resize_batch
+from mml7.inference import BATCH_SIZE
 from mml7.progress import Progress, batches, scaled
 
 
@@ -91,7 +92,7 @@ class AutoencoderCodes(Representation):
     """Codes of a shipped autoencoder (trained on Fashion-MNIST, 28x28 grey): other images
     are converted to grey and resized to 28x28 first."""
 
-    def __init__(self, kind: str = "conv", code_size: int = 32, batch_size: int = 500):
+    def __init__(self, kind: str = "conv", code_size: int = 32, batch_size: int = BATCH_SIZE):
         self.kind = kind
         self.code_size = code_size
         self.batch_size = batch_size

@@ -92,7 +92,9 @@ def test_compare_tab_shows_the_shipped_table_and_predictions():
     np.testing.assert_allclose(table["mean IoU"], [rows[m]["mean_iou"] for m in rows], atol=5e-4)
     assert list(table["parameters"]) == [rows[m]["parameters"] for m in rows]
     grid = charts(at)[-1]
-    assert len(grid["data"]) == 4 * (2 + len(rows))  # 4 scenes x (input, truth, modes)
+    # One mosaic: 4 scenes x (input, truth, modes), the columns titled above it.
+    assert len(grid["data"]) == 1 and grid["data"][0]["source"].startswith("data:image/png")
+    assert [note["text"] for note in grid["layout"]["annotations"]] == ["input", "truth", *rows]
     best = max(rows, key=lambda mode: rows[mode]["mean_iou"])
     ratio = rows[best]["mean_iou"] / rows["none"]["mean_iou"]
     assert f"{best} unpooling, mean IoU {rows[best]['mean_iou']:.3f}, {ratio:.1f}x" in lesson(at)
@@ -117,7 +119,7 @@ def test_compare_tab_shows_the_thin_structure_models_and_their_verdict():
     assert list(table["unpooling"]) == list(rows) == list(seg.SCENES["thin"].modes)
     np.testing.assert_allclose(table["mean IoU"], [rows[m]["mean_iou"] for m in rows], atol=5e-4)
     grid = charts(at)[-1]
-    assert len(grid["data"]) == 4 * (2 + len(rows))
+    assert [note["text"] for note in grid["layout"]["annotations"]] == ["input", "truth", *rows]
     assert "3,000 generated 64 px scenes" in " ".join(m.value for m in at.markdown)
     (verdict,) = [m.value for m in at.markdown if "boundary F1 at 1 px" in m.value]
     assert "over 3 seeds" in verdict
@@ -208,7 +210,8 @@ def test_segment_tab_samples_upload_and_bad_files():
         ("scene.png", png_bytes(pixels), "image/png")
     ).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert len(charts(at)[-1]["data"]) == 2  # the image and its predicted mask
+    titles = [note["text"] for note in charts(at)[-1]["layout"]["annotations"]]
+    assert len(titles) == 2 and titles[0] == "input"  # the image and its predicted mask
 
     at.file_uploader(key="seg_upload").set_value(("photo.png", b"not a png", "image/png")).run()
     assert not at.exception

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from app import static_files
 from app.cache import Upload, cached_data, shared_resource
 from app.caches.common import fashion_mnist, sample_photos
 from app.widgets import progress_bar
@@ -119,7 +120,7 @@ def latent_scatter_html(kind: str, code_size: int, count: int, method: str, dims
     figure = figures.latent_scatter(
         points, test.labels[:count], test.class_names, test.images[:count], title
     )
-    return figures.latent_scatter_html(figure)
+    return figures.latent_scatter_html(figure, static_files.plotly_js())
 
 
 @st.cache_data(max_entries=2, show_spinner=False)

@@ -155,10 +155,11 @@ def latent_scatter(
     return figure
 
 
-def latent_scatter_html(figure: go.Figure) -> str:
-    """A self-contained HTML page (Plotly.js inlined, works offline) with hover images."""
+def latent_scatter_html(figure: go.Figure, plotly_js: str | bool = True) -> str:
+    """An HTML page of ``figure`` with hover images. ``plotly_js``: True inlines Plotly.js
+    (4.8 MB; self-contained, works offline), a string is the URL to load it from."""
     return figure.to_html(
-        include_plotlyjs=True, full_html=True, post_script=_HOVER_SCRIPT, default_height=600
+        include_plotlyjs=plotly_js, full_html=True, post_script=_HOVER_SCRIPT, default_height=600
     )
 
 

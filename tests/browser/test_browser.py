@@ -7,6 +7,7 @@ page checked for Streamlit exception blocks. Screenshots go to test-output/scree
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,32 @@ def test_page_in_browser(browser, app_url, url_path, script):
             Path(DOCS_SHOTS).mkdir(parents=True, exist_ok=True)
             target = Path(DOCS_SHOTS) / f"{url_path}.jpg"
             page.screenshot(path=str(target), full_page=True, type="jpeg", quality=70)
+        assert exception_texts(page) == []
+    finally:
+        page.close()
+
+
+def test_latent_space_loads_plotly_from_static_files_and_shows_hover_images(browser, app_url):
+    """The latent-space iframe fetches Plotly.js from the app's static files (not 4.8 MB
+    inline in every draw), and hovering a point shows its image's tile and its class."""
+    page = visit(browser, page_url(app_url, "autoencoders"))
+    try:
+        open_tab(page, "Latent space")
+        frame = page.frame_locator("iframe").first
+        frame.locator(".plotly-graph-div").wait_for(timeout=60_000)
+        sources = frame.locator("script[src]").evaluate_all("tags => tags.map(t => t.src)")
+        assert any("/app/static/plotly-" in source for source in sources), sources
+        box = page.locator("iframe").first.bounding_box()
+        label = "hover a point"
+        for x in range(int(box["x"]) + 60, int(box["x"] + box["width"]) - 60, 5):
+            page.mouse.move(x, box["y"] + 300)
+            page.wait_for_timeout(20)
+            label = frame.locator("#hover-label").inner_text()
+            if label != "hover a point":
+                break
+        assert re.fullmatch(r"[\w/ -]+ \(#\d+\)", label), label
+        tile = frame.locator("#hover-image").evaluate("e => e.style.backgroundPosition")
+        assert tile and tile.endswith("px"), tile
         assert exception_texts(page) == []
     finally:
         page.close()

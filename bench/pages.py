@@ -5,11 +5,13 @@ the first load (Home), then every page by its sidebar link (first visit), every 
 (revisit), then on each page the interactions listed in ``INTERACTIONS`` (widgets that do
 not train). A time is the seconds until Streamlit's script state is idle again after the
 click (tests/helpers/served_app.wait_until_idle); the server's peak resident memory
-(VmHWM) is read at the end. Rows are medians over the servers, with the targets of issue
-15 (first visit <= 8 s, revisit <= 1.5 s, interaction <= 1 s, peak <= 1.0 GB) and the
-ratio to the figures measured before that work (``BEFORE``).
+(VmHWM) is read after it. Then ``--sessions`` new browsers (threads, one Chromium each)
+do the same walk on the same server at once, as a class would, and the peak is read again.
+Rows are medians over the servers, with the targets of issue 15 (first visit <= 8 s,
+revisit <= 1.5 s, interaction <= 1 s, peak <= 1.0 GB) and the ratio to the figures
+measured before that work (``BEFORE``).
 
-Usage: python bench/pages.py [--runs 3] [--json]
+Usage: python bench/pages.py [--runs 3] [--sessions 5] [--json]
 """
 
 from __future__ import annotations
@@ -114,36 +116,60 @@ def sidebar(page, title: str) -> float:
     return wait_until_idle(page)
 
 
-def measure() -> tuple[dict, int, list[str]]:
-    """One fresh server: {(kind, name): seconds}, its peak RSS, and any tracebacks seen."""
+def walk(page, titles: list[str]) -> tuple[dict, list[str]]:
+    """One session's walk on an open page: every page's first visit, its revisit, then each
+    page's ``INTERACTIONS``; returns ({(kind, name): seconds}, tracebacks seen)."""
+    times, problems = {("first visit", titles[0]): wait_until_idle(page)}, []
+    for kind in ("first visit", "revisit"):
+        for title in titles[1:]:
+            times[(kind, title)] = sidebar(page, title)
+            problems += exception_texts(page)
+    for title, steps in INTERACTIONS.items():
+        sidebar(page, title)
+        for name, act in steps:
+            act(page)
+            times[("interaction", f"{title}: {name}")] = wait_until_idle(page)
+            problems += exception_texts(page)
+    return times, problems
+
+
+def browser_session(base: str, titles: list[str]) -> tuple[dict, list[str]]:
+    """A new browser (its own Playwright, so sessions can run in threads) doing ``walk``."""
     from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(base, wait_until="domcontentloaded", timeout=120_000)
+        try:
+            return walk(page, titles)
+        finally:
+            browser.close()
+
+
+def measure(sessions: int) -> tuple[dict, dict, list[str]]:
+    """One fresh server: one session's walk, timed, then ``sessions`` new sessions doing
+    the same walk at once. Returns ({(kind, name): seconds} of the first walk, {"one": peak
+    RSS after it, "many": peak after the sessions together}, tracebacks seen)."""
+    from concurrent.futures import ThreadPoolExecutor
 
     from app import registry
 
     titles = [page.title for page in registry.pages()]
-    times, problems = {}, []
-    with serve() as (base, process), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(base, wait_until="domcontentloaded", timeout=120_000)
-        times[("first visit", titles[0])] = wait_until_idle(page)
-        for kind in ("first visit", "revisit"):
-            for title in titles[1:]:
-                times[(kind, title)] = sidebar(page, title)
-                problems += exception_texts(page)
-        for title, steps in INTERACTIONS.items():
-            sidebar(page, title)
-            for name, act in steps:
-                act(page)
-                times[("interaction", f"{title}: {name}")] = wait_until_idle(page)
-                problems += exception_texts(page)
-        peak = peak_rss_bytes(process.pid)
-        browser.close()
-    return times, peak, problems
+    with serve() as (base, process):
+        times, problems = browser_session(base, titles)
+        peaks = {"one": peak_rss_bytes(process.pid)}
+        if sessions:
+            with ThreadPoolExecutor(sessions) as pool:
+                walks = list(pool.map(lambda _: browser_session(base, titles), range(sessions)))
+            problems += [problem for _, found in walks for problem in found]
+            peaks["many"] = peak_rss_bytes(process.pid)
+    return times, peaks, problems
 
 
-def rows(runs: list[tuple[dict, int, list[str]]]) -> list[dict]:
-    """One RESULT row per measured step (median over servers), then the peak."""
+def rows(runs: list[tuple[dict, dict, list[str]]], sessions: int) -> list[dict]:
+    """One RESULT row per measured step (median over servers), then the peaks: after the
+    timed walk, and after ``sessions`` sessions walking together."""
     out = []
     for kind, name in runs[0][0]:
         values = [times[(kind, name)] for times, _, _ in runs]
@@ -159,33 +185,40 @@ def rows(runs: list[tuple[dict, int, list[str]]]) -> list[dict]:
                 "ok": median <= TARGETS[kind],
             }
         )
-    peaks = [peak for _, peak, _ in runs]
-    median = statistics.median(peaks)
-    out.append(
-        {
-            "figure": f"server peak RSS after every page and interaction, median of "
-            f"{len(runs)} servers (worst {max(peaks) / 1e9:.2f} GB), "
-            f"{median / BEFORE[('peak', 'server')]:.2f}x before (1.24 GB)",
-            "value": round(median / 1e9, 3),
-            "unit": "GB",
-            "target": "<= 1.0",
-            "ok": median <= PEAK_TARGET_BYTES,
-        }
-    )
+    labels = {"one": "one session's walk", "many": f"{sessions} more sessions' walks at once"}
+    for which, label in labels.items():
+        peaks = [found[which] for _, found, _ in runs if which in found]
+        if not peaks:
+            continue
+        median = statistics.median(peaks)
+        out.append(
+            {
+                "figure": f"server peak RSS after {label}, median of {len(peaks)} servers "
+                f"(worst {max(peaks) / 1e9:.2f} GB), "
+                f"{median / BEFORE[('peak', 'server')]:.2f}x before (1.24 GB)",
+                "value": round(median / 1e9, 3),
+                "unit": "GB",
+                "target": "<= 1.0",
+                "ok": median <= PEAK_TARGET_BYTES,
+            }
+        )
     return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="fresh servers, one by one")
+    parser.add_argument(
+        "--sessions", type=int, default=5, help="sessions walking at once after the timed one"
+    )
     parser.add_argument("--json", action="store_true", help="print RESULT lines for run_all")
     args = parser.parse_args()
     load = os.getloadavg()[0]
-    runs = [measure() for _ in range(args.runs)]
+    runs = [measure(args.sessions) for _ in range(args.runs)]
     print(f"load average (1 min) at the start: {load:.2f}, at the end: {os.getloadavg()[0]:.2f}")
     for problem in sorted({p for _, _, problems in runs for p in problems}):
         print(f"TRACEBACK on a page: {problem[:300]}")
-    for row in rows(runs):
+    for row in rows(runs, args.sessions):
         mark = "ok" if row["ok"] else "MISSED"
         print(f"{row['value']:>7} {row['unit']:<3} {mark:<6} {row['figure']}")
         if args.json:

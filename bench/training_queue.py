@@ -7,7 +7,7 @@ watches until every session shows its result. Reports the server's peak resident
 (Linux VmHWM) before and after the trainings, the seconds until all finished, and whether
 sessions were seen waiting. Target: peak <= 1.5 GB and every session finished.
 
-Usage: python bench/training_queue.py [--runs 3] [--slots 1,2] [--kind segmentation] [--json]
+Usage: python bench/training_queue.py [--runs 3] [--slots 1,2] [--kind segmentation] [--timeout 900] [--json]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ TARGET_BYTES = 1.5e9
 SESSIONS = 5
 
 
-def measure(slots: int, kind: str) -> dict:
+def measure(slots: int, kind: str, timeout: float) -> dict:
     """One server with ``slots`` training slots; five sessions train at once."""
     from playwright.sync_api import sync_playwright
 
@@ -44,7 +44,7 @@ def measure(slots: int, kind: str) -> dict:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         tabs = sessions.open_sessions(browser, base, SESSIONS, kind)
         before = peak_rss_bytes(process.pid)
-        seen = sessions.train_at_once(tabs, kind)
+        seen = sessions.train_at_once(tabs, kind, timeout)
         alive = process.poll() is None
         peak = peak_rss_bytes(process.pid) if alive else 0
         browser.close()
@@ -63,6 +63,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="servers measured per slot count")
     parser.add_argument("--slots", default="1,2", help="slot counts to compare, comma-separated")
     parser.add_argument("--kind", choices=sorted(sessions.JOBS), default="segmentation")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=900,
+        help="seconds to wait for every session's result (five trainings one after another: "
+        "a segmentation retrain takes about 75 s at its defaults)",
+    )
     parser.add_argument("--json", action="store_true", help="print a RESULT line for run_all")
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
@@ -70,7 +77,7 @@ def main() -> None:
     for slots in [int(text) for text in args.slots.split(",")]:
         rows = []
         for run in range(args.runs):
-            row = measure(slots, args.kind)
+            row = measure(slots, args.kind, args.timeout)
             rows.append(row)
             print(
                 f"slots {slots}, run {run + 1}: peak RSS {row['peak'] / 1e9:.2f} GB (before "

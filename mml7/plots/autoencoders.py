@@ -145,7 +145,7 @@ def latent_scatter(
         margin=dict(l=10, r=10, t=40, b=10),
         legend=dict(orientation="h", y=-0.08, itemsizing="constant"),
         meta=dict(
-            sprite=png_data_uri(sprite, 1, optimize=False),
+            sprite=png_data_uri(sprite),
             columns=columns,
             rows=sprite.shape[0] // height,
             height=int(height),

@@ -14,8 +14,6 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from mml7.images import resize
-
 # Images smaller than this (px, longer side) are enlarged by a whole factor first, so the
 # browser never blurs them.
 IMAGE_ROW_MIN_SIDE = 112
@@ -30,7 +28,7 @@ def mosaic_figure(
     """The images of ``rows`` (lists of float (h, w, c) in [0, 1]) as one picture
     (``image_mosaic``), the row names on its right and the column titles above it."""
     mosaic, (tile_height, tile_width) = image_mosaic(rows)
-    figure = go.Figure(go.Image(source=png_data_uri(mosaic, 1, optimize=False), hoverinfo="skip"))
+    figure = go.Figure(go.Image(source=png_data_uri(mosaic), hoverinfo="skip"))
     step_y, step_x = tile_height + MOSAIC_GAP, tile_width + MOSAIC_GAP
     for i, name in enumerate(row_names or []):
         figure.add_annotation(
@@ -89,14 +87,11 @@ def image_mosaic(rows: list) -> tuple[np.ndarray, tuple[int, int]]:
     return canvas, tile
 
 
-def png_data_uri(image: np.ndarray, scale: int = 3, optimize: bool = True) -> str:
-    """A float image (h, w, c) in [0, 1] as a nearest-neighbour enlarged PNG data URI
-    (``optimize``: smaller, and slower to make)."""
+def png_data_uri(image: np.ndarray) -> str:
+    """A float image (h, w, c) in [0, 1] as a PNG data URI, pixel for pixel and unoptimised
+    (optimising a 2,000-image sprite sheet took 0.58 s and saved 1%)."""
     pixels = (np.clip(np.asarray(image), 0, 1) * 255).astype(np.uint8)
-    height, width = pixels.shape[:2]
-    if scale > 1:
-        pixels = resize(pixels, (height * scale, width * scale), "nearest")
     picture = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
     buffer = io.BytesIO()
-    picture.save(buffer, format="PNG", optimize=optimize)
+    picture.save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

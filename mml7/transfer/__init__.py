@@ -14,6 +14,7 @@ Submodules, one idea each: ``advice`` (the table), ``imagenet`` (similarity),
 """
 
 from mml7 import backbones
+from mml7.inference import predict
 from mml7.transfer.advice import (
     BIG_THRESHOLD,
     SIMILARITY_THRESHOLD,
@@ -47,7 +48,6 @@ from mml7.transfer.heads import (
     fit_head,
     fit_whole_model,
     head_passes,
-    predict,
     trainable_parameters,
     unfreeze_top_blocks,
 )

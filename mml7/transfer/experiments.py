@@ -18,6 +18,7 @@ import numpy as np
 
 from mml7 import backbones
 from mml7.data import ImageDataset
+from mml7.inference import predict
 from mml7.progress import Progress, keras_callback, report, scaled
 from mml7.transfer import downloadable
 from mml7.transfer.advice import Strategy
@@ -29,7 +30,6 @@ from mml7.transfer.heads import (
     ensemble_probabilities,
     fit_head,
     fit_whole_model,
-    predict,
     set_seed,
     trainable_parameters,
     unfreeze_top_blocks,

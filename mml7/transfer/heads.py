@@ -17,7 +17,6 @@ import numpy as np
 
 from mml7 import backbones
 from mml7.errors import InputError
-from mml7.inference import predict  # noqa: F401 (mml7.transfer.predict)
 
 if TYPE_CHECKING:
     from mml7.transfer.experiments import ExperimentConfig

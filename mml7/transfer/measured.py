@@ -356,8 +356,9 @@ def short_fine_tune_gain(dataset, config, chosen, train, validation) -> float:
     import keras
 
     from mml7 import backbones
+    from mml7.inference import predict
     from mml7.transfer.experiments import _fit_whole
-    from mml7.transfer.heads import accuracy, fit_head, predict
+    from mml7.transfer.heads import accuracy, fit_head
 
     labels = dataset.labels
     head = fit_head(chosen[train], labels[train], dataset.num_classes, config)

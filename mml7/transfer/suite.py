@@ -33,11 +33,12 @@ import numpy as np
 
 from mml7 import backbones
 from mml7.data import ImageDataset
+from mml7.inference import predict
 from mml7.progress import Progress, report, scaled, step
 from mml7.transfer import measured
 from mml7.transfer.advice import advise
 from mml7.transfer.experiments import ExperimentConfig, run_experiments, training_split
-from mml7.transfer.heads import accuracy, fit_head, predict
+from mml7.transfer.heads import accuracy, fit_head
 from mml7.transfer.imagenet import imagenet_similarity
 from mml7.transfer.transferability import (
     dataset_features,

@@ -481,17 +481,16 @@ def precompute(names, path: Path | None = None, progress=None, sizes=PAGE_IMAGE_
     path = Path(path or PRECOMPUTED_FILE)
     record = {"signals": {}, "similarity": {}, "depth_scores": {}, "seconds": {}}
     names, sizes = list(names), list(sizes)
-    steps = [(name, size) for name in names for size in sizes]
-    for index, (name, size) in enumerate(steps):
-        began = time.perf_counter()
-        part = scaled(
-            progress, index / len(steps), (index + 1) / len(steps), f"{name}, {size} px: "
-        )
-        dataset = load_dataset(name)
-        if name not in record["similarity"]:
-            record["similarity"][name] = imagenet_similarity(dataset.images, max_images=64, seed=0)
-        _precompute_size(record, name, dataset, size, part)
-        record["seconds"][f"{name}, {size} px"] = round(time.perf_counter() - began, 1)
+    steps = len(names) * len(sizes)
+    for number, name in enumerate(names):
+        dataset = load_dataset(name)  # once per data set, then measured at every size
+        record["similarity"][name] = imagenet_similarity(dataset.images, max_images=64, seed=0)
+        for offset, size in enumerate(sizes):
+            began, index = time.perf_counter(), number * len(sizes) + offset
+            label = f"{name}, {size} px: "
+            part = scaled(progress, index / steps, (index + 1) / steps, label)
+            _precompute_size(record, name, dataset, size, part)
+            record["seconds"][f"{name}, {size} px"] = round(time.perf_counter() - began, 1)
     path.write_text(json.dumps(record, indent=1) + "\n")
     return record
 

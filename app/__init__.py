@@ -8,10 +8,12 @@
   ``Upload``, an uploaded file keyed by a digest computed once.
 - ``caches``: the cached calls into ``mml7``, one module per feature.
 
-Importing this package keeps the router in charge (see ``router.keep_router_in_charge``):
+Importing this package chooses the server's Keras backend (``router.choose_keras_backend``,
+before anything imports Keras) and keeps the router in charge (see ``router.keep_router_in_charge``):
 every page imports it first, so no page has to remember to.
 """
 
 from app import router
 
+router.choose_keras_backend()
 router.keep_router_in_charge()

@@ -8,7 +8,7 @@ import streamlit as st
 from app import downloads, jobs, widgets
 from app.caches import autoencoders as cached
 from app.caches import common
-from mml7 import DatasetUnavailable, InputError, svd
+from mml7 import DatasetUnavailable, InputError, svd, worker
 from mml7 import autoencoders as ae
 from mml7.plots import autoencoders as figures
 
@@ -105,7 +105,18 @@ def retrain(settings: tuple) -> None:
         chart.plotly_chart(figures.loss_figure(history["loss"]))
 
     with widgets.progress_bar("Training") as progress:
-        model = ae.train_new(kind, code_size, train.images[:count], epochs, progress, draw)
+        try:
+            model = worker.run(
+                ae.train_new,
+                kind,
+                code_size,
+                train.images[:count],
+                epochs,
+                callbacks={"progress": progress, "on_epoch_end": draw},
+            )
+        except worker.WorkerError as error:
+            chart.empty()
+            return st.error(str(error))
     chart.empty()
     test = common.fashion_mnist("test").images[:TEST_COUNT]
     mse = ae.mse(test, model.reconstruct(test))

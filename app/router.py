@@ -6,10 +6,33 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import os
 import sys
+import warnings
 
+# Keras backend of the served app when KERAS_BACKEND does not name one: NumPy runs the
+# shipped and retrained models without loading the TensorFlow runtime into the server;
+# training jobs run in a child process (mml7.worker). bench/RESULTS.md has the figures.
+SERVER_BACKEND = "numpy"
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 MMAP_THRESHOLD_BYTES = 1 << 20
+
+
+def choose_keras_backend(environ=os.environ, modules=sys.modules) -> str | None:
+    """Serve with Keras's NumPy backend unless ``KERAS_BACKEND`` names one or Keras is
+    already imported (a test process, a notebook): returns the backend set, else None.
+
+    Why: ``import tensorflow`` alone makes the server 0.6 GB bigger. NumPy runs every model
+    a page shows; what trains (the retrain buttons, the advisor's four strategies) goes
+    through ``mml7.worker.run``, which then trains in a short-lived child process.
+    """
+    # The NumPy backend warns once per decorated function that it computes no gradients;
+    # the server never asks it to.
+    warnings.filterwarnings("ignore", message="`custom_gradient` for the numpy backend")
+    if "keras" in modules or environ.get("KERAS_BACKEND"):
+        return None
+    environ["KERAS_BACKEND"] = SERVER_BACKEND
+    return SERVER_BACKEND
 
 
 def keep_router_in_charge() -> bool:

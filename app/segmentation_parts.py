@@ -9,7 +9,7 @@ import streamlit as st
 from app import downloads, jobs, widgets
 from app.caches import segmentation as cached
 from app.names import plain_html
-from mml7 import InputError, export
+from mml7 import InputError, export, worker
 from mml7 import segmentation as seg
 from mml7.plots import segmentation as figures
 from mml7.scenes import SHAPE_CLASSES
@@ -266,9 +266,12 @@ def timing_section(scenes: str = "shapes") -> None:
     st.caption(timing_note(cached.summary(scenes).get("timing")))
     if st.button("Re-measure the times here", key=f"seg_remeasure_{scenes}"):
         with jobs.training_slot("the timing"), widgets.progress_bar("Timing:") as bar:
-            st.session_state[REMEASURED + scenes] = seg.remeasure(
-                rounds=5, progress=bar, write=False, scenes=scenes
-            )
+            try:
+                st.session_state[REMEASURED + scenes] = worker.run(
+                    seg.remeasure, rounds=5, write=False, scenes=scenes, callbacks={"progress": bar}
+                )
+            except worker.WorkerError as error:
+                st.error(str(error))
     timing = st.session_state.get(REMEASURED + scenes)
     if timing is not None:
         rows = timing["modes"]

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app import downloads, widgets
-from mml7 import InputError, transfer
+from mml7 import InputError, transfer, worker
 from mml7.plots import transfer as figures
 from mml7.transfer import downloadable, measured
 
@@ -108,13 +108,16 @@ def run(
         )
 
     try:
-        result = transfer.run_experiments(dataset, config, features, report, on_epoch)
-        curve = transfer.learning_curve(dataset, advice.strategy, config, features, progress=report)
-        head = curve
-        if head_curve and advice.strategy is not transfer.Strategy.COLLECT_MORE_DATA:
-            collect = transfer.Strategy.COLLECT_MORE_DATA  # the head on frozen features
-            head = transfer.learning_curve(dataset, collect, config, features, progress=report)
-    except InputError as error:
+        result, curve, head = worker.run(
+            transfer.run_with_learning_curves,
+            dataset,
+            config,
+            features,
+            advice.strategy,
+            head_curve,
+            callbacks={"progress": report, "on_epoch": on_epoch},
+        )
+    except (InputError, worker.WorkerError) as error:
         running.empty()
         st.error(str(error))
         return

@@ -5,7 +5,7 @@ import streamlit as st
 from app import jobs, widgets
 from app import segmentation_parts as parts
 from app.caches import segmentation as cached
-from mml7 import DatasetUnavailable, InputError, shipped, unpooling
+from mml7 import DatasetUnavailable, InputError, shipped, unpooling, worker
 from mml7 import segmentation as seg
 from mml7.data import SHAPE_CLASSES
 from mml7.plots import segmentation as figures
@@ -79,7 +79,17 @@ def retrain():
                 return st.error(str(error))
             st.session_state.pop(parts.RETRAINED, None)  # not kept while the next one trains
             with jobs.training_slot("the comparison"), widgets.progress_bar("Training:") as bar:
-                models, rows = seg.compare_modes(train, test, modes, int(epochs), progress=bar)
+                try:
+                    models, rows = worker.run(
+                        seg.compare_modes,
+                        train,
+                        test,
+                        modes,
+                        int(epochs),
+                        callbacks={"progress": bar},
+                    )
+                except worker.WorkerError as error:
+                    return st.error(str(error))
             predictions = {m: seg.predict_classes(models[m], test.images[:4]) for m in modes}
             parts.remember_run(
                 config,

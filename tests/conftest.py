@@ -10,6 +10,9 @@ import pytest
 from tests.helpers import png_bytes
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Tests train in their own process: importing ``app`` before Keras must not switch it to
+# the served app's inference-only backend (app.router.choose_keras_backend).
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # app.cache.shared_resource records every shared object with a fingerprint (see below).
 os.environ["MML7_CHECK_SHARED"] = "1"
 

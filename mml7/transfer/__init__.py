@@ -38,6 +38,7 @@ from mml7.transfer.experiments import (
     ExperimentResult,
     learning_curve,
     run_experiments,
+    run_with_learning_curves,
     training_split,
 )
 from mml7.transfer.heads import (
@@ -113,6 +114,7 @@ __all__ = [
     "imagenet_similarity",
     "images_per_class",
     "learning_curve",
+    "run_with_learning_curves",
     "linear_probe",
     "load_dataset",
     "logme",

@@ -372,6 +372,28 @@ def learning_curve(
     return points
 
 
+def run_with_learning_curves(
+    dataset: ImageDataset,
+    config: ExperimentConfig,
+    features: dict[str, np.ndarray] | None,
+    strategy: Strategy,
+    head_curve: bool = False,
+    progress: Progress | None = None,
+    on_epoch: Callable[[str, dict], None] | None = None,
+) -> tuple[ExperimentResult, list[dict], list[dict]]:
+    """The advisor page's one training job: ``run_experiments``, the learning curve of
+    ``strategy`` (the advised one) and the head's learning curve, measured too when
+    ``head_curve`` and ``strategy`` is not the head's own (it judges a measured "collect
+    more data"). Returns (result, learning curve, the head's learning curve)."""
+    result = run_experiments(dataset, config, features, progress, on_epoch)
+    curve = learning_curve(dataset, strategy, config, features, progress=progress)
+    head = curve
+    if head_curve and strategy is not Strategy.COLLECT_MORE_DATA:
+        collect = Strategy.COLLECT_MORE_DATA  # the head on frozen features
+        head = learning_curve(dataset, collect, config, features, progress=progress)
+    return result, curve, head
+
+
 def _subset_accuracy(
     dataset: ImageDataset,
     strategy: Strategy,

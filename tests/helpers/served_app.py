@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -42,7 +43,10 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(log_path: Path | None = None, env: dict | None = None, timeout: float = 120):
-    """Run `streamlit run streamlit_app.py`; yield (base_url, process). Stops it afterwards."""
+    """Run `streamlit run streamlit_app.py`; yield (base_url, process). Stops it afterwards.
+
+    The server chooses its Keras backend as for a user (``KERAS_BACKEND`` of this process
+    is not passed on) unless ``env`` names one."""
     port = free_port()
     log = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
@@ -61,7 +65,7 @@ def serve(log_path: Path | None = None, env: dict | None = None, timeout: float 
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
+        env={**{k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}, **(env or {})},
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -135,6 +139,70 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError("VmRSS not reported")
+
+
+def _status_bytes(pid: int, field: str) -> int:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:  # the process has just exited
+        return 0
+    return next((int(line.split()[1]) * 1024 for line in lines if line.startswith(field)), 0)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every living process under ``pid`` (children, their children...), from /proc."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # The field after the parenthesised command name is the state, then the PPID.
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+class TreePeak:
+    """Samples the resident memory of a process and all its descendants together (the
+    server and its training processes) every ``interval`` seconds in a thread, while in
+    a ``with`` block; ``peak`` is the largest sum seen, ``child_peak`` the largest VmHWM
+    of a descendant seen."""
+
+    def __init__(self, pid: int, interval: float = 0.1):
+        self.pid, self.interval = pid, interval
+        self.peak = self.child_peak = 0
+        self._stop = threading.Event()
+
+    def sample(self) -> None:
+        children = descendants(self.pid)
+        total = _status_bytes(self.pid, "VmRSS:") + sum(
+            _status_bytes(child, "VmRSS:") for child in children
+        )
+        self.peak = max(self.peak, total)
+        for child in children:
+            self.child_peak = max(self.child_peak, _status_bytes(child, "VmHWM:"))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def __enter__(self) -> TreePeak:
+        self.sample()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
 
 
 def choose(page, key: str, option: str) -> None:

@@ -21,13 +21,21 @@ BATCH_SIZE = 128
 def predict(model, inputs: np.ndarray, batch_size: int = BATCH_SIZE) -> np.ndarray:
     """The model's output on ``inputs`` (n, ...) as a NumPy array (n, ...), ``batch_size``
     rows per call, in inference mode (dropout off, BatchNormalization's moving statistics).
+
+    When the rows take several calls, the last one is padded to ``batch_size`` rows (and
+    the padding's outputs dropped): every call then has one shape, and a backend that
+    compiles each operation per input shape (Keras's NumPy backend runs convolutions
+    through ``jax.lax``) compiles it once, not twice.
     """
     inputs = np.asarray(inputs, np.float32)
-    if len(inputs) <= batch_size:
+    count = len(inputs)
+    if count <= batch_size:
         return np.asarray(model(inputs, training=False))
-    return np.concatenate(
-        [
-            np.asarray(model(inputs[start : start + batch_size], training=False))
-            for start in range(0, len(inputs), batch_size)
-        ]
-    )
+    outputs = []
+    for start in range(0, count, batch_size):
+        batch = inputs[start : start + batch_size]
+        if len(batch) < batch_size:
+            padding = np.zeros((batch_size - len(batch), *batch.shape[1:]), np.float32)
+            batch = np.concatenate([batch, padding])
+        outputs.append(np.asarray(model(batch, training=False)))
+    return np.concatenate(outputs)[:count]

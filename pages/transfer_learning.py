@@ -7,7 +7,7 @@ import streamlit as st
 from app import jobs, widgets
 from app import transfer_view as view
 from app.caches import transfer as cached
-from mml7 import DatasetUnavailable, InputError, backbones, transfer
+from mml7 import DatasetUnavailable, InputError, backbones, transfer, worker
 from mml7.plots import transfer as figures
 from mml7.transfer import measured as measuring
 
@@ -125,7 +125,7 @@ except InputError as error:
 try:
     signals = cached.signals(*source, config, bool(probe_tuning))
     recommendation = measuring.predict(signals)
-except InputError as error:
+except (InputError, worker.WorkerError) as error:
     signals = recommendation = None
     signal_error = str(error)
 with measured:

@@ -7,9 +7,12 @@ new experiment settings never re-extract them.
 
 from __future__ import annotations
 
+import contextlib
+
+from app import jobs
 from app.cache import Upload, cached_data, read_only, shared_resource
 from app.widgets import progress_bar
-from mml7 import data
+from mml7 import data, worker
 
 
 @shared_resource(max_entries=4, show_spinner="Loading the data set...")
@@ -88,13 +91,20 @@ def signals(name: str, upload: Upload | None, config, fine_tune: bool):
     """The measured recommendation's signals (``measured.Signals``) under ``config``: the
     precomputed ones of a built-in data set at the page's defaults, else measured here
     with a progress bar (``fine_tune``: with the one-epoch fine-tune probe, never
-    precomputed)."""
+    precomputed). The fine-tune probe trains, so it is a training job (a slot of the
+    queue; a child process when the server's backend only runs models)."""
     from mml7.transfer import measured
 
     if upload is None and not fine_tune and (found := measured.precomputed(name, config)):
         return found
     features = experiment_features(name, upload, config)
-    with progress_bar("Measuring the cheap signals:") as progress:
-        return measured.measure_signals(
-            dataset(name, upload), config, features, fine_tune, progress
+    slot = jobs.training_slot("the fine-tune probe") if fine_tune else contextlib.nullcontext()
+    with slot, progress_bar("Measuring the cheap signals:") as progress:
+        return worker.run(
+            measured.measure_signals,
+            dataset(name, upload),
+            config,
+            features,
+            fine_tune,
+            callbacks={"progress": progress},
         )

@@ -224,7 +224,7 @@ def _measure(args: argparse.Namespace) -> int:
 
         record = figures.precompute(args.out, progress.printer())
         print(f"  seconds: {record['seconds']}")
-        print(f"wrote {figures.PCA_FILE} and {figures.FIGURES_FILE}")
+        print(f"wrote {figures.PCA_FILE}, {figures.FIGURES_FILE} and {figures.VIEWS_FILE}")
         return 0
 
     if args.target == "similarity":
@@ -288,7 +288,8 @@ def _add_measure(subparsers) -> None:
         help="segmentation: time the shipped segmenters' modes together on this machine (into "
         "the record); advisor: precompute the built-in data sets' signals for the page; "
         "similarity: precompute the built-in galleries' retrieval scores and probes; "
-        "autoencoders: the PCA reference and the denoisers' robustness curve",
+        "autoencoders: the PCA reference, the denoisers' robustness curve and the latent and "
+        "denoising tabs' default views",
     )
     parser.add_argument("target", choices=["segmentation", "advisor", "similarity", "autoencoders"])
     parser.add_argument(

@@ -13,7 +13,6 @@ from mml7.autoencoders import figures as figures_data
 from mml7.plots import autoencoders as figures
 
 UPLOAD = "upload an image"
-LATENT_MODELS = ["conv 2", "conv 16", "conv 32", "conv 64", "linear 2", "linear 32"]
 LATENT_COUNTS = [1000, 2000, 5000, 10000]
 IMAGE = f"One image (PNG, JPEG, ...); one larger than {svd.MAX_SIDE} px on a side is scaled down."
 
@@ -100,29 +99,32 @@ def deep_tab():
 
 def denoising_tab():
     lesson, cols = st.container(), st.columns(3)
-    noise = cols[0].radio("noise", ae.NOISE_KINDS, key="noise_kind")
+    default_noise, default_amount = figures_data.DENOISING_DEFAULT
+    kinds = ae.NOISE_KINDS
+    noise = cols[0].radio("noise", kinds, kinds.index(default_noise), key="noise_kind")
     label = "sigma" if noise == "gaussian" else "fraction of pixels"
-    amount = cols[1].slider(label, 0.0, 0.6, 0.2, 0.05, key="noise_amount")
+    amount = cols[1].slider(label, 0.0, 0.6, default_amount, 0.05, key="noise_amount")
     trained_at = cols[2].radio(
         "model trained at sigma", ae.SHIPPED_NOISE_STDDEVS, key="noise_model"
     )
-    if (sample := view.attempt(cached.denoised, noise, amount, trained_at, 500)) is None:
+    count = figures_data.DENOISING_IMAGES
+    if (shown := view.attempt(cached.denoised, noise, amount, trained_at, count)) is None:
         return
-    clean, noisy, denoised = sample
-    noisy_db, denoised_db = ae.psnr(clean, noisy).mean(), ae.psnr(clean, denoised).mean()
+    noisy_db, denoised_db = shown["noisy_db"], shown["denoised_db"]
     with lesson:
         view.denoising_lesson(noise, amount, noisy_db, denoised_db)
-    cols[0].metric("PSNR noisy (500 images)", f"{noisy_db:.2f} dB")
+    cols[0].metric(f"PSNR noisy ({count} images)", f"{noisy_db:.2f} dB")
     cols[1].metric("PSNR denoised", f"{denoised_db:.2f} dB")
-    rows = {"clean": clean[:10], "noisy": noisy[:10], "denoised": denoised[:10]}
+    rows = {name: shown[name] for name in ("clean", "noisy", "denoised")}
     st.plotly_chart(figures.image_rows(rows))
     view.robustness(figures_data.ROBUSTNESS_IMAGES, figures_data.ROBUSTNESS_STDDEVS)
 
 
 def latent_tab():
     cols = st.columns(4)
-    kind, size = cols[0].selectbox("model", LATENT_MODELS, key="latent_model").split()
-    count = cols[1].select_slider("test images", LATENT_COUNTS, 2000, key="latent_count")
+    models, default_count = figures_data.LATENT_MODELS, figures_data.LATENT_COUNT
+    kind, size = cols[0].selectbox("model", models, key="latent_model").split()
+    count = cols[1].select_slider("test images", LATENT_COUNTS, default_count, key="latent_count")
     helptext = (
         "Codes longer than the plot are projected: PCA (the default, instant) keeps the "
         "directions of largest variance; t-SNE keeps each code's nearest neighbours near, "

@@ -88,7 +88,12 @@ def summary() -> dict:
 
 @st.cache_data(max_entries=4, show_spinner="Encoding the test images...")
 def codes(kind: str, code_size: int, count: int):
-    """Codes (count, code_size) of the first ``count`` test images."""
+    """Codes (count, code_size) of the first ``count`` test images: the shipped file's
+    when it has them for today's weights, else encoded here."""
+    from mml7.autoencoders import figures
+
+    if (found := figures.shipped_codes(kind, code_size, count)) is not None:
+        return found
     return autoencoder(kind, code_size).encode(fashion_mnist("test").images[:count])
 
 
@@ -140,15 +145,17 @@ def denoising_robustness(count: int, stddevs: tuple) -> dict:
 
 
 @st.cache_data(max_entries=8, show_spinner="Denoising...")
-def denoised(noise: str, amount: float, trained_at: float, count: int):
-    """(clean, noisy, denoised) float32 (count, 28, 28, 1): the first ``count`` test images,
-    corrupted by ``noise`` of ``amount`` (seed 0), through the denoiser trained at
-    ``trained_at``."""
-    from mml7 import autoencoders
+def denoised(noise: str, amount: float, trained_at: float, count: int) -> dict:
+    """``figures.denoising_view``: the first ``count`` test images corrupted by ``noise`` of
+    ``amount`` (seed 0) through the denoiser trained at ``trained_at``: mean PSNRs and the
+    images shown. The default noise's from the shipped file, others measured here."""
+    from mml7.autoencoders import figures
 
-    clean = fashion_mnist("test").images[:count]
-    noisy = autoencoders.add_noise(clean, noise, amount, seed=0)
-    return clean, noisy, autoencoder("denoising", 64, trained_at).reconstruct(noisy)
+    found = figures.shipped_denoising_view(noise, amount, trained_at, count)
+    if found is not None:
+        return found
+    model = autoencoder("denoising", 64, trained_at)
+    return figures.denoising_view(model, noise, amount, count)
 
 
 @shared_resource(max_entries=4, show_spinner="Reading the image...")

@@ -6,10 +6,17 @@ Two figures cost seconds on every fresh server and are the same for every visito
   Deep AE tabs): about 3 s, and 188 MB of training images in memory just to make it;
 - the denoisers' robustness curve (1,000 test images at 7 noise levels, 14 passes).
 
+And two tabs open on a view that runs a model on hundreds of images (about a second each
+under the served app's NumPy backend, bench/RESULTS.md):
+
+- the latent space: the codes of the first ``LATENT_COUNT`` test images, per model;
+- denoising: the PSNRs of ``DENOISING_IMAGES`` test images at the default noise, and the
+  images shown, per denoiser.
+
 ``python -m mml7 measure autoencoders`` (``precompute``) writes them to the weights
-folder: ``fashion_pca.npz`` and ``autoencoder_figures.json``. The curve is stored with a
-digest of the denoisers' weights, so retrained weights make it stale (the page measures
-it again) rather than wrong.
+folder: ``fashion_pca.npz``, ``autoencoder_figures.json`` and ``autoencoder_views.npz``.
+The curve and the views are stored with a digest of their models' weights, so retrained
+weights make them stale (the page measures them again) rather than wrong.
 """
 
 from __future__ import annotations
@@ -21,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from mml7 import data, shipped
-from mml7.autoencoders.noise import denoising_robustness
-from mml7.autoencoders.pca import PCA, fit_pca
+from mml7.autoencoders.noise import add_noise, denoising_robustness
+from mml7.autoencoders.pca import PCA, fit_pca, psnr
 from mml7.autoencoders.weights import SHIPPED_NOISE_STDDEVS, pretrained, weights_path
 from mml7.progress import Progress, scaled
 
@@ -32,6 +39,15 @@ PCA_COMPONENTS = 64  # the largest code size any tab compares with
 # The page's robustness curve: the first 1,000 test images at these noise levels.
 ROBUSTNESS_IMAGES = 1000
 ROBUSTNESS_STDDEVS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+VIEWS_FILE = "autoencoder_views.npz"
+# The latent-space tab's models ("kind code_size") and its default number of test images.
+LATENT_MODELS = ("conv 2", "conv 16", "conv 32", "conv 64", "linear 2", "linear 32")
+LATENT_COUNT = 2000
+# The denoising tab's default noise (kind, amount; seed 0), the test images its PSNRs are
+# the mean of, and the images it shows.
+DENOISING_DEFAULT = ("gaussian", 0.2)
+DENOISING_IMAGES = 500
+DENOISING_SHOWN = 10
 
 
 def denoiser_names() -> dict[str, float]:
@@ -76,7 +92,8 @@ def shipped_robustness(count: int, stddevs, folder=None) -> dict | None:
 
 
 def precompute(folder=None, progress: Progress | None = None) -> dict:
-    """Fit and store the PCA, measure and store the robustness curve; returns the record."""
+    """Fit and store the PCA, measure and store the robustness curve (returns its record)
+    and the tabs' default views (``precompute_views``)."""
     folder = shipped.weights_dir(folder)
     began = time.perf_counter()
     pca = fit_pca(data.fashion_mnist("train").images, PCA_COMPONENTS)
@@ -105,4 +122,82 @@ def precompute(folder=None, progress: Progress | None = None) -> dict:
         "seconds": seconds,
     }
     (Path(folder) / FIGURES_FILE).write_text(json.dumps(record, indent=1) + "\n")
+    precompute_views(folder)
     return record
+
+
+def denoising_view(model, noise: str, amount: float, count: int = DENOISING_IMAGES) -> dict:
+    """What the denoising tab shows for ``model`` and a noise: mean PSNR (dB) of the noisy
+    and the denoised first ``count`` test images, and the first ``DENOISING_SHOWN`` clean,
+    noisy and denoised images (float32 (n, 28, 28, 1))."""
+    clean = data.fashion_mnist("test").images[:count]
+    noisy = add_noise(clean, noise, amount, seed=0)
+    denoised = model.reconstruct(noisy)
+    return {
+        "noisy_db": float(psnr(clean, noisy).mean()),
+        "denoised_db": float(psnr(clean, denoised).mean()),
+        "clean": clean[:DENOISING_SHOWN],
+        "noisy": noisy[:DENOISING_SHOWN],
+        "denoised": denoised[:DENOISING_SHOWN],
+    }
+
+
+def _digest(kind: str, code_size: int, noise_stddev: float, folder) -> str | None:
+    return shipped.files_digest(weights_path(kind, code_size, noise_stddev, folder))
+
+
+def precompute_views(folder=None) -> dict[str, np.ndarray]:
+    """Store the latent tab's codes and the denoising tab's default views of the shipped
+    models in ``VIEWS_FILE``, each with its weights' digest; returns what was stored."""
+    folder = shipped.weights_dir(folder)
+    test = data.fashion_mnist("test").images
+    stored = {}
+    for name in LATENT_MODELS:
+        kind, size = name.split()
+        model = pretrained(kind, int(size), folder=folder)
+        stored[f"codes/{name}/codes"] = model.encode(test[:LATENT_COUNT])
+        stored[f"codes/{name}/digest"] = np.array(_digest(kind, int(size), 0.0, folder))
+    for stddev in SHIPPED_NOISE_STDDEVS:
+        model = pretrained("denoising", 64, stddev, folder)
+        view = denoising_view(model, *DENOISING_DEFAULT, DENOISING_IMAGES)
+        view["images"] = DENOISING_IMAGES
+        for key, value in view.items():
+            stored[f"denoising/{stddev}/{key}"] = np.asarray(value)
+        stored[f"denoising/{stddev}/digest"] = np.array(_digest("denoising", 64, stddev, folder))
+    np.savez_compressed(Path(folder) / VIEWS_FILE, **stored)
+    return stored
+
+
+def _stored(prefix: str, digest: str | None, folder) -> dict[str, np.ndarray] | None:
+    """The arrays under ``prefix`` in ``VIEWS_FILE`` if stored with ``digest``."""
+    path = shipped.weights_dir(folder) / VIEWS_FILE
+    if digest is None or not path.exists():
+        return None
+    with np.load(path) as stored:
+        if f"{prefix}/digest" not in stored or str(stored[f"{prefix}/digest"]) != digest:
+            return None
+        return {
+            key[len(prefix) + 1 :]: stored[key]
+            for key in stored.files
+            if key.startswith(f"{prefix}/") and not key.endswith("/digest")
+        }
+
+
+def shipped_codes(kind: str, code_size: int, count: int, folder=None) -> np.ndarray | None:
+    """Codes (count, code_size) of the first ``count`` test images by the shipped model,
+    from ``precompute_views``; None when not stored (or for more images), or stale."""
+    found = _stored(f"codes/{kind} {code_size}", _digest(kind, code_size, 0.0, folder), folder)
+    if found is None or len(found["codes"]) < count:
+        return None
+    return found["codes"][:count]
+
+
+def shipped_denoising_view(noise: str, amount: float, trained_at: float, count: int, folder=None):
+    """``denoising_view`` of the shipped denoiser trained at ``trained_at``, from
+    ``precompute_views`` when stored for this noise and ``count``; else None."""
+    if (noise, amount) != DENOISING_DEFAULT:
+        return None
+    found = _stored(f"denoising/{trained_at}", _digest("denoising", 64, trained_at, folder), folder)
+    if found is None or int(found.pop("images")) != count:
+        return None
+    return {key: float(value) if value.ndim == 0 else value for key, value in found.items()}

@@ -468,20 +468,26 @@ def test_denoising_robustness_reports_progress_per_noise_level():
 def test_shipped_figures_equal_live_ones_and_go_stale_with_the_weights(
     tmp_path, monkeypatch, fashion_available
 ):
-    """``python -m mml7 measure autoencoders``: the page's PCA and robustness curve read
-    back equal what it would compute, and other denoiser weights make the curve stale."""
+    """``python -m mml7 measure autoencoders``: the page's PCA, robustness curve and tabs'
+    default views read back equal what it would compute, and other weights make the curve
+    and the views stale."""
     import shutil
 
     from mml7 import data
     from mml7.autoencoders import figures
 
-    for stddev in ae.SHIPPED_NOISE_STDDEVS:
-        path = ae.weights_path("denoising", 64, stddev)
+    paths = [ae.weights_path("denoising", 64, s) for s in ae.SHIPPED_NOISE_STDDEVS]
+    paths += [
+        ae.weights_path(*name.split()[:1], int(name.split()[1])) for name in figures.LATENT_MODELS
+    ]
+    for path in paths:
         if not path.exists():
-            pytest.skip("shipped denoisers not trained")
+            pytest.skip("shipped autoencoders not trained")
         shutil.copy(path, tmp_path)
     monkeypatch.setattr(figures, "ROBUSTNESS_IMAGES", 40)
     monkeypatch.setattr(figures, "ROBUSTNESS_STDDEVS", (0.1, 0.5))
+    monkeypatch.setattr(figures, "LATENT_COUNT", 30)
+    monkeypatch.setattr(figures, "DENOISING_IMAGES", 20)
     assert (
         figures.shipped_pca(tmp_path) is None
         and figures.shipped_robustness(40, (0.1, 0.5), tmp_path) is None
@@ -499,6 +505,30 @@ def test_shipped_figures_equal_live_ones_and_go_stale_with_the_weights(
     expected = ae.denoising_robustness(models, images, (0.1, 0.5))
     assert figures.shipped_robustness(40, (0.1, 0.5), tmp_path) == expected
     assert figures.shipped_robustness(1000, (0.1, 0.5), tmp_path) is None  # other images
+    test = data.fashion_mnist("test").images
+    for name in figures.LATENT_MODELS:
+        kind, size = name.split()[0], int(name.split()[1])
+        live_codes = ae.pretrained(kind, size, folder=tmp_path).encode(test[:30])
+        np.testing.assert_array_equal(
+            figures.shipped_codes(kind, size, 20, tmp_path), live_codes[:20]
+        )
+        assert figures.shipped_codes(kind, size, 31, tmp_path) is None  # more than stored
+    noise, amount = figures.DENOISING_DEFAULT
+    for stddev in ae.SHIPPED_NOISE_STDDEVS:
+        live = figures.denoising_view(
+            ae.pretrained("denoising", 64, stddev, tmp_path), noise, amount, 20
+        )
+        found = figures.shipped_denoising_view(noise, amount, stddev, 20, tmp_path)
+        assert found["denoised_db"] == live["denoised_db"] > live["noisy_db"] == found["noisy_db"]
+        for name in ("clean", "noisy", "denoised"):
+            np.testing.assert_array_equal(found[name], live[name])
+        assert figures.shipped_denoising_view(noise, 0.3, stddev, 20, tmp_path) is None
     low, high = (ae.weights_path("denoising", 64, s, tmp_path) for s in ae.SHIPPED_NOISE_STDDEVS)
     shutil.copy(high, low)  # retrained weights: the stored curve no longer describes them
     assert figures.shipped_robustness(40, (0.1, 0.5), tmp_path) is None
+    low_stddev = ae.SHIPPED_NOISE_STDDEVS[0]
+    assert figures.shipped_denoising_view(noise, amount, low_stddev, 20, tmp_path) is None
+    shutil.copy(
+        ae.weights_path("conv", 64, folder=tmp_path), ae.weights_path("conv", 32, folder=tmp_path)
+    )
+    assert figures.shipped_codes("conv", 32, 20, tmp_path) is None

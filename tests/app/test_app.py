@@ -100,6 +100,38 @@ def test_big_freed_blocks_go_back_to_the_os_on_glibc():
         assert applied is False
 
 
+def test_the_server_runs_keras_numpy_backend_unless_one_is_chosen():
+    """Before Keras is imported, an unset KERAS_BACKEND becomes NumPy; a set one, or a
+    Keras already imported (this test process), is left alone."""
+    import os
+    import subprocess
+    import sys
+
+    from app import router
+
+    environ: dict = {}
+    assert router.choose_keras_backend(environ, {}) == "numpy" == environ["KERAS_BACKEND"]
+    environ = {"KERAS_BACKEND": "jax"}
+    assert router.choose_keras_backend(environ, {}) is None and environ["KERAS_BACKEND"] == "jax"
+    environ = {}
+    assert router.choose_keras_backend(environ, {"keras": object()}) is None and environ == {}
+    # A fresh process that imports the app first, as `streamlit run` does.
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    found = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import app, keras, mml7.worker as w; print(keras.backend.backend(), w.can_train_here())",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert found == ["numpy", "False"]
+
+
 def test_long_lived_objects_are_frozen_once_per_new_library(monkeypatch):
     """After a run that imported TensorFlow, Streamlit's two collections per rerun scan
     only what later runs make (app/router.py says why)."""

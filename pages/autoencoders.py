@@ -13,7 +13,6 @@ from mml7.autoencoders import figures as figures_data
 from mml7.plots import autoencoders as figures
 
 UPLOAD = "upload an image"
-LATENT_COUNTS = [1000, 2000, 5000, 10000]
 IMAGE = f"One image (PNG, JPEG, ...); one larger than {svd.MAX_SIDE} px on a side is scaled down."
 
 st.title("Autoencoders")
@@ -122,9 +121,11 @@ def denoising_tab():
 
 def latent_tab():
     cols = st.columns(4)
-    models, default_count = figures_data.LATENT_MODELS, figures_data.LATENT_COUNT
+    models, counts = figures_data.LATENT_MODELS, figures_data.LATENT_COUNTS
     kind, size = cols[0].selectbox("model", models, key="latent_model").split()
-    count = cols[1].select_slider("test images", LATENT_COUNTS, default_count, key="latent_count")
+    count = cols[1].select_slider(
+        "test images", counts, figures_data.LATENT_COUNT, key="latent_count"
+    )
     helptext = (
         "Codes longer than the plot are projected: PCA (the default, instant) keeps the "
         "directions of largest variance; t-SNE keeps each code's nearest neighbours near, "

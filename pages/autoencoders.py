@@ -102,7 +102,11 @@ def denoising_tab():
     kinds = ae.NOISE_KINDS
     noise = cols[0].radio("noise", kinds, kinds.index(default_noise), key="noise_kind")
     label = "sigma" if noise == "gaussian" else "fraction of pixels"
-    amount = cols[1].slider(label, 0.0, 0.6, default_amount, 0.05, key="noise_amount")
+    amounts = figures_data.DENOISING_AMOUNTS
+    step = round(amounts[1] - amounts[0], 2)
+    amount = cols[1].slider(
+        label, amounts[0], amounts[-1], default_amount, step, key="noise_amount"
+    )
     trained_at = cols[2].radio(
         "model trained at sigma", ae.SHIPPED_NOISE_STDDEVS, key="noise_model"
     )

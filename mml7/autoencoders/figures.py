@@ -6,13 +6,13 @@ Two figures cost seconds on every fresh server and are the same for every visito
   Deep AE tabs): about 3 s, and 188 MB of training images in memory just to make it;
 - the denoisers' robustness curve (1,000 test images at 7 noise levels, 14 passes).
 
-And two tabs open on a view that runs a model on hundreds of images (about a second each
-under the served app's NumPy backend, bench/RESULTS.md):
+And two tabs whose views each run a model on hundreds or thousands of images (about a
+second under the served app's NumPy backend, bench/RESULTS.md):
 
 - the latent space: the codes of the first ``LATENT_MAX_COUNT`` test images, per model
   (float16: each number within 0.05 % of the one computed live);
-- denoising: the PSNRs of ``DENOISING_IMAGES`` test images at the default noise, and the
-  images shown, per denoiser.
+- denoising: the PSNRs of ``DENOISING_IMAGES`` test images and the images shown, for every
+  noise kind and amount the tab offers, per denoiser.
 
 ``python -m mml7 measure autoencoders`` (``precompute``) writes them to the weights
 folder: ``fashion_pca.npz``, ``autoencoder_figures.json`` and ``autoencoder_views.npz``.
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from mml7 import data, shipped
-from mml7.autoencoders.noise import add_noise, denoising_robustness
+from mml7.autoencoders.noise import NOISE_KINDS, add_noise, denoising_robustness
 from mml7.autoencoders.pca import PCA, fit_pca, psnr
 from mml7.autoencoders.weights import SHIPPED_NOISE_STDDEVS, pretrained, weights_path
 from mml7.progress import Progress, scaled
@@ -47,11 +47,14 @@ LATENT_MODELS = ("conv 2", "conv 16", "conv 32", "conv 64", "linear 2", "linear 
 LATENT_COUNTS = (1000, 2000, 5000, 10000)
 LATENT_COUNT = 2000
 LATENT_MAX_COUNT = max(LATENT_COUNTS)
-# The denoising tab's default noise (kind, amount; seed 0), the test images its PSNRs are
-# the mean of, and the images it shows.
+# The denoising tab's default noise (kind, amount; seed 0), the amounts its slider offers
+# (every kind's view at each ships), the test images its PSNRs are the mean of, and the
+# images it shows.
 DENOISING_DEFAULT = ("gaussian", 0.2)
+DENOISING_AMOUNTS = tuple(round(0.05 * step, 2) for step in range(13))
 DENOISING_IMAGES = 500
 DENOISING_SHOWN = 10
+VIEW_KEYS = ("noisy_db", "denoised_db", "noisy", "denoised")  # stored per noise and amount
 
 
 def denoiser_names() -> dict[str, float]:
@@ -151,8 +154,9 @@ def _digest(kind: str, code_size: int, noise_stddev: float, folder) -> str | Non
 
 
 def precompute_views(folder=None) -> dict[str, np.ndarray]:
-    """Store the latent tab's codes and the denoising tab's default views of the shipped
-    models in ``VIEWS_FILE``, each with its weights' digest; returns what was stored."""
+    """Store the latent tab's codes and the denoising tab's views (every noise kind at
+    every ``DENOISING_AMOUNTS``) of the shipped models in ``VIEWS_FILE``, each model's
+    with its weights' digest; returns what was stored."""
     folder = shipped.weights_dir(folder)
     test = data.fashion_mnist("test").images
     stored = {}
@@ -162,35 +166,45 @@ def precompute_views(folder=None) -> dict[str, np.ndarray]:
         stored[f"codes/{name}/codes"] = model.encode(test[:LATENT_MAX_COUNT]).astype(np.float16)
         stored[f"codes/{name}/digest"] = np.array(_digest(kind, int(size), 0.0, folder))
     for stddev in SHIPPED_NOISE_STDDEVS:
-        model = pretrained("denoising", 64, stddev, folder)
-        view = denoising_view(model, *DENOISING_DEFAULT, DENOISING_IMAGES)
-        view["images"] = DENOISING_IMAGES
-        for key, value in view.items():
-            stored[f"denoising/{stddev}/{key}"] = np.asarray(value)
-        stored[f"denoising/{stddev}/digest"] = np.array(_digest("denoising", 64, stddev, folder))
+        model, prefix = pretrained("denoising", 64, stddev, folder), f"denoising/{stddev}"
+        for noise in NOISE_KINDS:
+            for amount in DENOISING_AMOUNTS:
+                view = denoising_view(model, noise, amount, DENOISING_IMAGES)
+                for key in ("noisy_db", "denoised_db"):
+                    stored[f"{prefix}/{noise}/{amount:.2f}/{key}"] = np.array(view[key])
+                for key in ("noisy", "denoised"):  # shown only: 8 bits are what a screen shows
+                    stored[f"{prefix}/{noise}/{amount:.2f}/{key}"] = _to_uint8(view[key])
+        stored[f"{prefix}/clean"] = _to_uint8(view["clean"])
+        stored[f"{prefix}/images"] = np.array(DENOISING_IMAGES)
+        stored[f"{prefix}/digest"] = np.array(_digest("denoising", 64, stddev, folder))
     np.savez_compressed(Path(folder) / VIEWS_FILE, **stored)
     return stored
 
 
-def _stored(prefix: str, digest: str | None, folder) -> dict[str, np.ndarray] | None:
-    """The arrays under ``prefix`` in ``VIEWS_FILE`` if stored with ``digest``."""
+def _to_uint8(images: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(images, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+def _lookup(prefix: str, digest: str | None, names: list[str], folder) -> dict | None:
+    """The arrays ``prefix/name`` of ``VIEWS_FILE`` for ``names``, if all are stored and
+    the model's were stored with ``digest`` (today's weights); else None."""
     path = shipped.weights_dir(folder) / VIEWS_FILE
     if digest is None or not path.exists():
         return None
     with np.load(path) as stored:
+        keys = [f"{prefix}/{name}" for name in names]
         if f"{prefix}/digest" not in stored or str(stored[f"{prefix}/digest"]) != digest:
             return None
-        return {
-            key[len(prefix) + 1 :]: stored[key]
-            for key in stored.files
-            if key.startswith(f"{prefix}/") and not key.endswith("/digest")
-        }
+        if any(key not in stored for key in keys):
+            return None
+        return {name: stored[key] for name, key in zip(names, keys, strict=True)}
 
 
 def shipped_codes(kind: str, code_size: int, count: int, folder=None) -> np.ndarray | None:
     """Codes (count, code_size) of the first ``count`` test images by the shipped model,
     from ``precompute_views``; None when not stored (or for more images), or stale."""
-    found = _stored(f"codes/{kind} {code_size}", _digest(kind, code_size, 0.0, folder), folder)
+    digest = _digest(kind, code_size, 0.0, folder)
+    found = _lookup(f"codes/{kind} {code_size}", digest, ["codes"], folder)
     if found is None or len(found["codes"]) < count:
         return None
     return found["codes"][:count].astype(np.float32)
@@ -198,10 +212,16 @@ def shipped_codes(kind: str, code_size: int, count: int, folder=None) -> np.ndar
 
 def shipped_denoising_view(noise: str, amount: float, trained_at: float, count: int, folder=None):
     """``denoising_view`` of the shipped denoiser trained at ``trained_at``, from
-    ``precompute_views`` when stored for this noise and ``count``; else None."""
-    if (noise, amount) != DENOISING_DEFAULT:
+    ``precompute_views`` when stored for this noise, amount (to 0.01) and ``count``; else
+    None. Its images are the stored 8-bit ones, as float32 in [0, 1]."""
+    view = f"{noise}/{float(amount):.2f}"
+    names = ["images", "clean", *(f"{view}/{key}" for key in VIEW_KEYS)]
+    digest = _digest("denoising", 64, trained_at, folder)
+    found = _lookup(f"denoising/{trained_at}", digest, names, folder)
+    if found is None or int(found["images"]) != count:
         return None
-    found = _stored(f"denoising/{trained_at}", _digest("denoising", 64, trained_at, folder), folder)
-    if found is None or int(found.pop("images")) != count:
-        return None
-    return {key: float(value) if value.ndim == 0 else value for key, value in found.items()}
+    shown = {key: found[f"{view}/{key}"] for key in VIEW_KEYS} | {"clean": found["clean"]}
+    return {
+        key: float(value) if value.ndim == 0 else value.astype(np.float32) / 255
+        for key, value in shown.items()
+    }

@@ -515,14 +515,21 @@ def test_shipped_figures_equal_live_ones_and_go_stale_with_the_weights(
         assert figures.shipped_codes(kind, size, 31, tmp_path) is None  # more than stored
     noise, amount = figures.DENOISING_DEFAULT
     for stddev in ae.SHIPPED_NOISE_STDDEVS:
-        live = figures.denoising_view(
-            ae.pretrained("denoising", 64, stddev, tmp_path), noise, amount, 20
-        )
-        found = figures.shipped_denoising_view(noise, amount, stddev, 20, tmp_path)
-        assert found["denoised_db"] == live["denoised_db"] > live["noisy_db"] == found["noisy_db"]
-        for name in ("clean", "noisy", "denoised"):
-            np.testing.assert_array_equal(found[name], live[name])
-        assert figures.shipped_denoising_view(noise, 0.3, stddev, 20, tmp_path) is None
+        model = ae.pretrained("denoising", 64, stddev, tmp_path)
+        for noise_kind, level in [(noise, amount), ("salt-and-pepper", 0.6), ("random-mask", 0.05)]:
+            live = figures.denoising_view(model, noise_kind, level, 20)
+            found = figures.shipped_denoising_view(noise_kind, level, stddev, 20, tmp_path)
+            assert found["denoised_db"] == live["denoised_db"]
+            assert found["noisy_db"] == live["noisy_db"]
+            for name in ("clean", "noisy", "denoised"):  # shown images: 8 bits
+                np.testing.assert_allclose(
+                    found[name], np.clip(live[name], 0, 1), atol=0.5 / 255 + 1e-6
+                )
+        # Default: the tab's view, where the denoiser gains; then not stored: None.
+        default = figures.shipped_denoising_view(noise, amount, stddev, 20, tmp_path)
+        assert default["denoised_db"] > default["noisy_db"]
+        assert figures.shipped_denoising_view(noise, 0.33, stddev, 20, tmp_path) is None
+        assert figures.shipped_denoising_view(noise, amount, stddev, 21, tmp_path) is None
     low, high = (ae.weights_path("denoising", 64, s, tmp_path) for s in ae.SHIPPED_NOISE_STDDEVS)
     shutil.copy(high, low)  # retrained weights: the stored curve no longer describes them
     assert figures.shipped_robustness(40, (0.1, 0.5), tmp_path) is None

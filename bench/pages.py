@@ -99,7 +99,7 @@ INTERACTIONS = {
         ("conv code 64", radio("conv_k", "64")),
         ("tab Denoising", tab("Denoising")),
         ("denoiser trained at 0.5", radio("noise_model", "0.5")),
-        ("noise salt-and-pepper (measured live)", radio("noise_kind", "salt-and-pepper")),
+        ("noise salt-and-pepper", radio("noise_kind", "salt-and-pepper")),
         ("tab Latent space", tab("Latent space")),
         ("latent model conv 16", select("latent_model", "conv 16")),
         ("tab Morphing", tab("Morphing")),

@@ -7,8 +7,6 @@ new experiment settings never re-extract them.
 
 from __future__ import annotations
 
-import contextlib
-
 from app import jobs
 from app.cache import Upload, cached_data, read_only, shared_resource
 from app.widgets import progress_bar
@@ -98,13 +96,12 @@ def signals(name: str, upload: Upload | None, config, fine_tune: bool):
     if upload is None and not fine_tune and (found := measured.precomputed(name, config)):
         return found
     features = experiment_features(name, upload, config)
-    slot = jobs.training_slot("the fine-tune probe") if fine_tune else contextlib.nullcontext()
-    with slot, progress_bar("Measuring the cheap signals:") as progress:
-        return worker.run(
-            measured.measure_signals,
-            dataset(name, upload),
-            config,
-            features,
-            fine_tune,
-            callbacks={"progress": progress},
-        )
+    arguments = (dataset(name, upload), config, features, fine_tune)
+    if not fine_tune:  # nothing trains: it runs here, whatever the server's backend
+        with progress_bar("Measuring the cheap signals:") as progress:
+            return measured.measure_signals(*arguments, progress)
+    with (
+        jobs.training_slot("the fine-tune probe"),
+        progress_bar("Measuring the cheap signals:") as bar,
+    ):
+        return worker.run(measured.measure_signals, *arguments, callbacks={"progress": bar})

@@ -126,27 +126,28 @@ def exception_texts(page) -> list[str]:
     return [block.inner_text() for block in page.query_selector_all('[data-testid="stException"]')]
 
 
+def status_bytes(pid: int, field: str) -> int:
+    """A size in /proc/PID/status (Linux), e.g. ``VmRSS`` or ``VmHWM``, in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{field} not reported")
+
+
 def peak_rss_bytes(pid: int) -> int:
     """Peak resident memory of a process (Linux: VmHWM in /proc/PID/status)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("VmHWM not reported")
+    return status_bytes(pid, "VmHWM")
 
 
 def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("VmRSS not reported")
+    return status_bytes(pid, "VmRSS")
 
 
-def _status_bytes(pid: int, field: str) -> int:
+def _status_bytes_or_zero(pid: int, field: str) -> int:
     try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    except OSError:  # the process has just exited
+        return status_bytes(pid, field)
+    except (OSError, RuntimeError):  # the process has just exited
         return 0
-    return next((int(line.split()[1]) * 1024 for line in lines if line.startswith(field)), 0)
 
 
 def descendants(pid: int) -> list[int]:
@@ -182,12 +183,10 @@ class TreePeak:
 
     def sample(self) -> None:
         children = descendants(self.pid)
-        total = _status_bytes(self.pid, "VmRSS:") + sum(
-            _status_bytes(child, "VmRSS:") for child in children
-        )
+        total = sum(_status_bytes_or_zero(pid, "VmRSS") for pid in [self.pid, *children])
         self.peak = max(self.peak, total)
         for child in children:
-            self.child_peak = max(self.child_peak, _status_bytes(child, "VmHWM:"))
+            self.child_peak = max(self.child_peak, _status_bytes_or_zero(child, "VmHWM"))
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

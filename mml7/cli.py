@@ -289,7 +289,7 @@ def _add_measure(subparsers) -> None:
         "the record); advisor: precompute the built-in data sets' signals for the page; "
         "similarity: precompute the built-in galleries' retrieval scores and probes; "
         "autoencoders: the PCA reference, the denoisers' robustness curve and the latent and "
-        "denoising tabs' default views",
+        "denoising tabs' views",
     )
     parser.add_argument("target", choices=["segmentation", "advisor", "similarity", "autoencoders"])
     parser.add_argument(

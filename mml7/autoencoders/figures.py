@@ -100,7 +100,7 @@ def shipped_robustness(count: int, stddevs, folder=None) -> dict | None:
 
 def precompute(folder=None, progress: Progress | None = None) -> dict:
     """Fit and store the PCA, measure and store the robustness curve (returns its record)
-    and the tabs' default views (``precompute_views``)."""
+    and the latent and denoising tabs' views (``precompute_views``)."""
     folder = shipped.weights_dir(folder)
     began = time.perf_counter()
     pca = fit_pca(data.fashion_mnist("train").images, PCA_COMPONENTS)
@@ -174,7 +174,7 @@ def precompute_views(folder=None) -> dict[str, np.ndarray]:
                     stored[f"{prefix}/{noise}/{amount:.2f}/{key}"] = np.array(view[key])
                 for key in ("noisy", "denoised"):  # shown only: 8 bits are what a screen shows
                     stored[f"{prefix}/{noise}/{amount:.2f}/{key}"] = _to_uint8(view[key])
-        stored[f"{prefix}/clean"] = _to_uint8(view["clean"])
+        stored[f"{prefix}/clean"] = _to_uint8(test[:DENOISING_SHOWN])
         stored[f"{prefix}/images"] = np.array(DENOISING_IMAGES)
         stored[f"{prefix}/digest"] = np.array(_digest("denoising", 64, stddev, folder))
     np.savez_compressed(Path(folder) / VIEWS_FILE, **stored)

@@ -6,6 +6,7 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import importlib.util
 import os
 import sys
 import warnings
@@ -18,9 +19,13 @@ M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 MMAP_THRESHOLD_BYTES = 1 << 20
 
 
-def choose_keras_backend(environ=os.environ, modules=sys.modules) -> str | None:
+def choose_keras_backend(
+    environ=os.environ, modules=sys.modules, find_spec=importlib.util.find_spec
+) -> str | None:
     """Serve with Keras's NumPy backend unless ``KERAS_BACKEND`` names one or Keras is
     already imported (a test process, a notebook): returns the backend set, else None.
+    Without JAX installed (Keras's NumPy backend runs convolutions with ``jax.lax``) the
+    server keeps Keras's default, TensorFlow, and trains in its own process.
 
     Why: ``import tensorflow`` alone makes the server 0.6 GB bigger. NumPy runs every model
     a page shows; what trains (the retrain buttons, the advisor's four strategies) goes
@@ -29,7 +34,7 @@ def choose_keras_backend(environ=os.environ, modules=sys.modules) -> str | None:
     # The NumPy backend warns once per decorated function that it computes no gradients;
     # the server never asks it to.
     warnings.filterwarnings("ignore", message="`custom_gradient` for the numpy backend")
-    if "keras" in modules or environ.get("KERAS_BACKEND"):
+    if "keras" in modules or environ.get("KERAS_BACKEND") or find_spec("jax") is None:
         return None
     environ["KERAS_BACKEND"] = SERVER_BACKEND
     return SERVER_BACKEND

@@ -115,6 +115,10 @@ def test_the_server_runs_keras_numpy_backend_unless_one_is_chosen():
     assert router.choose_keras_backend(environ, {}) is None and environ["KERAS_BACKEND"] == "jax"
     environ = {}
     assert router.choose_keras_backend(environ, {"keras": object()}) is None and environ == {}
+    # Keras's NumPy backend imports JAX: without it the server stays on TensorFlow.
+    no_jax = {"jax": None}.get
+    assert router.choose_keras_backend(environ, {}, no_jax) is None and environ == {}
+    assert router.choose_keras_backend(environ, {}, {"jax": "spec"}.get) == "numpy"
     # A fresh process that imports the app first, as `streamlit run` does.
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     found = subprocess.run(
@@ -130,6 +134,82 @@ def test_the_server_runs_keras_numpy_backend_unless_one_is_chosen():
         check=True,
     ).stdout.split()
     assert found == ["numpy", "False"]
+
+
+IMPORT_EVERYTHING = """
+import importlib, pkgutil, sys
+for name in sys.argv[1:]:
+    sys.modules[name] = None  # as if its distribution were not installed
+import app, keras, mml7
+for package in (app, mml7):
+    for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+print(keras.backend.backend())
+"""
+
+
+def requirements_closure(path: Path) -> set[str]:
+    """The distributions ``pip install -r path`` installs on this platform: the listed
+    ones and, recursively, what their installed metadata requires."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    def wanted(line: str, extras=()) -> Requirement | None:
+        requirement = Requirement(line)
+        markers = [{"extra": extra} for extra in ("", *extras)]
+        if requirement.marker and not any(requirement.marker.evaluate(m) for m in markers):
+            return None
+        return requirement
+
+    lines = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+    todo = [r for line in lines if line and not line.startswith("-") if (r := wanted(line))]
+    closure: set[str] = set()
+    while todo:
+        requirement = todo.pop()
+        name = canonicalize_name(requirement.name)
+        if name in closure:
+            continue
+        closure.add(name)
+        for line in metadata.requires(requirement.name) or []:
+            if (needed := wanted(line, requirement.extras)) is not None:
+                todo.append(needed)
+    return closure
+
+
+def test_the_served_app_needs_only_what_requirements_txt_installs():
+    """Streamlit Community Cloud and ``make run`` install requirements.txt only. In a fresh
+    process where every module of any other installed distribution (the test tools, JAX
+    before it was listed) cannot be imported, every app and mml7 module imports and the
+    server gets its NumPy backend, as under ``streamlit run``."""
+    import os
+    import subprocess
+    import sys
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    installed = requirements_closure(ROOT / "requirements.txt") | {"mml7"}
+    assert {"streamlit", "keras", "jax"} <= installed
+    blocked = sorted(
+        module
+        for module, owners in metadata.packages_distributions().items()
+        if module not in sys.stdlib_module_names
+        and not {canonicalize_name(owner) for owner in owners} & installed
+    )
+    assert "pytest" in blocked  # the test tools are there to block
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    found = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERYTHING, *blocked],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert found.returncode == 0, found.stderr[-2000:]
+    assert found.stdout.split() == ["numpy"]
 
 
 def test_long_lived_objects_are_frozen_once_per_new_library(monkeypatch):

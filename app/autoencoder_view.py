@@ -97,7 +97,7 @@ def scores_and_retraining(kind: str, code_size: int) -> None:
 def retrain(settings: tuple) -> None:
     kind, code_size, count, epochs = settings
     st.session_state.pop(RETRAINED, None)
-    if (train := attempt(common.fashion_mnist, "train")) is None:
+    if (test := attempt(common.fashion_mnist, "test")) is None:  # told before the queue
         return
     chart = st.empty()
 
@@ -105,20 +105,20 @@ def retrain(settings: tuple) -> None:
         chart.plotly_chart(figures.loss_figure(history["loss"]))
 
     with widgets.progress_bar("Training") as progress:
-        try:
+        try:  # the training images are read in the training process, not here
             model = worker.run(
-                ae.train_new,
+                ae.train_on_fashion_mnist,
                 kind,
                 code_size,
-                train.images[:count],
+                count,
                 epochs,
                 callbacks={"progress": progress, "on_epoch_end": draw},
             )
-        except worker.WorkerError as error:
+        except (worker.WorkerError, DatasetUnavailable) as error:
             chart.empty()
             return st.error(str(error))
     chart.empty()
-    test = common.fashion_mnist("test").images[:TEST_COUNT]
+    test = test.images[:TEST_COUNT]
     mse = ae.mse(test, model.reconstruct(test))
     st.session_state[RETRAINED] = (settings, model, mse)
 

@@ -71,22 +71,20 @@ def model_downloads(models: dict, class_names, dataset: str) -> None:
             )
 
 
-def reference_rows(dataset: str, modes, train, test) -> dict[str, dict]:
+def reference_rows(dataset: str, modes, references: dict, test) -> dict[str, dict]:
     """Rows to read a retrained comparison against, scored on the same test scenes:
-    labelling every pixel with the most common class and, on the shapes scenes the
-    shipped models know, the shipped model of each retrained mode."""
-    majority = train.class_names[int(np.bincount(train.masks.ravel()).argmax())]
-    rows = {f"reference: all '{majority}'": seg.majority_row(train, test)}
+    ``references`` (from ``seg.compare_on``: every pixel labelled with the most common
+    class) and, on the shapes scenes the shipped models know, the shipped model of each
+    retrained mode."""
+    rows = {f"reference: {label}": row for label, row in references.items()}
     if dataset == "shapes":
         for mode in modes:
             try:
-                shipped = cached.segmenter(mode)
+                rows[f"reference: shipped {mode}"] = cached.shipped_scores(
+                    mode, test.images, test.masks, test.num_classes
+                )
             except InputError:  # no shipped weights: the page says so elsewhere
                 continue
-            predicted = seg.predict_classes(shipped, test.images)
-            rows[f"reference: shipped {mode}"] = seg.evaluate(
-                test.masks, predicted, test.num_classes
-            )
     return rows
 
 

@@ -72,30 +72,32 @@ def retrain():
         upload = parts.training_zip() if dataset == "upload" else None
         config = (dataset, tuple(modes), int(epochs), int(count), upload)
         if st.button("Train and compare", key="seg_train") and modes:
-            try:
-                source = None if upload is None else (upload.name, upload.data)
-                train, test = seg.train_test_sets(dataset, int(count), source)
-            except (DatasetUnavailable, InputError) as error:
-                return st.error(str(error))
+            source = None if upload is None else (upload.name, upload.data)
+            if dataset == "upload":  # a bad zip is told at once, not after the queue
+                try:
+                    seg.train_test_sets(dataset, int(count), source)
+                except InputError as error:
+                    return st.error(str(error))
             st.session_state.pop(parts.RETRAINED, None)  # not kept while the next one trains
             with jobs.training_slot("the comparison"), widgets.progress_bar("Training:") as bar:
-                try:
-                    models, rows = worker.run(
-                        seg.compare_modes,
-                        train,
-                        test,
+                try:  # the scenes are made in the training process (seg.compare_on)
+                    models, rows, references, test = worker.run(
+                        seg.compare_on,
+                        dataset,
+                        int(count),
                         modes,
                         int(epochs),
+                        source,
                         callbacks={"progress": bar},
                     )
-                except worker.WorkerError as error:
+                except (worker.WorkerError, DatasetUnavailable, InputError) as error:
                     return st.error(str(error))
             predictions = {m: seg.predict_classes(models[m], test.images[:4]) for m in modes}
             parts.remember_run(
                 config,
                 dict(
                     models=models,
-                    rows=rows | parts.reference_rows(dataset, modes, train, test),
+                    rows=rows | parts.reference_rows(dataset, modes, references, test),
                     predictions=predictions,
                     shown=(test.images[:4], test.masks[:4], list(test.class_names)),
                 ),

@@ -73,9 +73,10 @@ def retrain_references(kind: str, code_size: int, count: int) -> dict[str, float
         model = autoencoder(kind, code_size)
     except InputError:  # no shipped model of this size: the other references stay
         model = None
-    train_mean = fashion_mnist("train").images.mean(axis=0)
     test = fashion_mnist("test").images[:count]
-    return autoencoders.reference_scores(test, code_size, fashion_pca(), train_mean, model)
+    pca = fashion_pca()  # fitted on the training images: its mean is theirs
+    train_mean = pca.mean.reshape(test.shape[1:]).astype(np.float32)
+    return autoencoders.reference_scores(test, code_size, pca, train_mean, model)
 
 
 @st.cache_data(max_entries=1, show_spinner=False)

@@ -45,6 +45,7 @@ from mml7.autoencoders.training import (
     reference_scores,
     train_autoencoder,
     train_new,
+    train_on_fashion_mnist,
 )
 from mml7.autoencoders.weights import (
     FACES_CODE_SIZE,
@@ -114,6 +115,7 @@ __all__ = [
     "side_by_side",
     "train_autoencoder",
     "train_new",
+    "train_on_fashion_mnist",
     "train_shipped",
     "weights_path",
 ]

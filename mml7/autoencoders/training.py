@@ -7,6 +7,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
+from mml7 import data
 from mml7 import progress as progress_protocol
 from mml7.autoencoders.models import Autoencoder, ClippedGaussianNoise, build_for_images
 from mml7.autoencoders.pca import mse
@@ -101,6 +102,25 @@ def train_new(
         on_epoch_end=on_epoch_end,
     )
     return model
+
+
+def train_on_fashion_mnist(
+    kind: str,
+    code_size: int,
+    count: int,
+    epochs: int,
+    progress: Progress | None = None,
+    on_epoch_end: Callable[[int, dict], None] | None = None,
+) -> Autoencoder:
+    """``train_new`` on the first ``count`` Fashion-MNIST training images, read here: the
+    job a retrain button sends to a training process (``mml7.worker.run``), so the caller
+    never holds or sends the images (188 MB as float32 at 60,000).
+
+    Raises:
+        DatasetUnavailable: Fashion-MNIST is not on this machine and cannot be downloaded.
+    """
+    images = data.fashion_mnist("train", count).images
+    return train_new(kind, code_size, images, epochs, progress, on_epoch_end)
 
 
 def reference_scores(

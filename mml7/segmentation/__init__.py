@@ -6,8 +6,8 @@ One idea per submodule, every public name re-exported here:
 - ``models``: ``build_segmenter``, ``activation_bytes``, ``predict_classes``;
 - ``metrics``: ``confusion``, ``pixel_accuracy``, ``iou_per_class``, ``mean_iou``,
   ``boundaries``, ``boundary_f1``, ``evaluate``;
-- ``training``: ``train_segmenter``, ``compare_modes``, ``model_row``, ``make_dataset``,
-  ``train_test_sets``;
+- ``training``: ``train_segmenter``, ``compare_modes``, ``compare_on``, ``model_row``,
+  ``make_dataset``, ``train_test_sets``;
 - ``weights``: the shipped models per scene kind of ``SCENES`` (``pretrained``,
   ``train_shipped``, ``shipped_test_set``, ``weights_path``, ``shipped_summary``);
 - ``uploads``: ``read_segmentation_upload``, ``split``, ``prepare_image``;
@@ -40,6 +40,7 @@ from mml7.segmentation.timing import measure_modes
 from mml7.segmentation.training import (
     RETRAIN_DEFAULTS,
     compare_modes,
+    compare_on,
     inference_ms_per_image,
     majority_row,
     make_dataset,
@@ -83,6 +84,7 @@ __all__ = [
     "build_segmenter",
     "check_mode",
     "compare_modes",
+    "compare_on",
     "confusion",
     "evaluate",
     "inference_ms_per_image",

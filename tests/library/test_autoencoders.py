@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from mml7 import InputError
+from mml7 import InputError, data
 from mml7 import autoencoders as ae
 
 
@@ -273,6 +273,19 @@ def test_train_new_starts_a_linear_model_at_the_mean(tiny_images):
     model = ae.train_new("conv", 2, tiny_images, 2, progress=lambda f, m: seen.append(f))
     assert model.kind == "conv" and model.encoder.input_shape == (None, 8, 8, 1)
     assert seen == pytest.approx([0.5, 1.0])
+
+
+def test_train_on_fashion_mnist_trains_on_the_first_training_images():
+    import keras
+
+    seen = []
+    keras.utils.set_random_seed(0)
+    model = ae.train_on_fashion_mnist("linear", 2, 64, 1, on_epoch_end=lambda e, h: seen.append(e))
+    first = data.fashion_mnist("train", 64).images
+    keras.utils.set_random_seed(0)
+    same = ae.train_new("linear", 2, first, 1)  # the same seed and images: the same model
+    assert seen == [0]
+    np.testing.assert_allclose(model.reconstruct(first), same.reconstruct(first), atol=1e-5)
 
 
 def test_lfw_faces_28():

@@ -358,6 +358,17 @@ def test_majority_row_scores_labelling_everything_with_the_commonest_class(scene
     assert row["iou_per_class"][1:] == [0.0, 0.0, 0.0]
 
 
+def test_compare_on_makes_the_scenes_it_trains_on():
+    """The retrain button's job: the same scenes and rows as building them first."""
+    models, rows, references, test = seg.compare_on("shapes", 16, ["nearest"], 1)
+    train, expected_test = seg.train_test_sets("shapes", 16)
+    np.testing.assert_array_equal(test.images, expected_test.images)
+    assert list(models) == list(rows) == ["nearest"] and rows["nearest"]["epochs"] == 1
+    assert references == {"all 'background'": seg.majority_row(train, test)}
+    with pytest.raises(InputError, match="Upload a zip"):
+        seg.compare_on("upload", 16, ["nearest"], 1)
+
+
 def test_measure_modes_times_every_mode_in_one_run():
     seen = []
     timing = seg.measure_modes(["none", "max"], 160, rounds=2, progress=lambda f, m: seen.append(f))

@@ -34,6 +34,34 @@ RETRAIN_DEFAULTS = {"scenes": 1000, "epochs": 8, "modes": ("nearest", "max")}
 DATASETS = {"shapes": data.make_shapes_segmentation, "fashion": data.make_fashion_composites}
 
 
+class Batches(keras.utils.PyDataset):
+    """Shuffled batches (float32 images, int32 masks) cut from the arrays one at a time.
+
+    Why not ``model.fit(images, masks, shuffle=True)``: under TensorFlow that copies both
+    arrays whole into a ``tf.data`` pipeline first (1,000 scenes of 64 px: the training
+    process peaked 67 MB higher).
+    """
+
+    def __init__(self, images: np.ndarray, masks: np.ndarray, batch_size: int, seed: int = 0):
+        super().__init__()
+        self.images, self.masks, self.batch_size = images, masks, batch_size
+        self._rng = np.random.default_rng(seed)
+        self._order = self._rng.permutation(len(images))
+
+    def __len__(self) -> int:
+        return int(np.ceil(len(self.images) / self.batch_size))
+
+    def __getitem__(self, index: int):
+        rows = np.sort(self._order[index * self.batch_size : (index + 1) * self.batch_size])
+        return (
+            np.asarray(self.images[rows], np.float32),
+            np.asarray(self.masks[rows], np.int32),
+        )
+
+    def on_epoch_end(self) -> None:
+        self._order = self._rng.permutation(len(self.images))
+
+
 def train_segmenter(
     model: keras.Model,
     images: np.ndarray,
@@ -70,11 +98,8 @@ def train_segmenter(
         loss="sparse_categorical_crossentropy",
     )
     history = model.fit(
-        np.asarray(images, np.float32),
-        np.asarray(masks, np.int32),
+        Batches(images, masks, batch_size, seed),
         epochs=epochs,
-        batch_size=batch_size,
-        shuffle=True,
         verbose=0,
         callbacks=[reporter, *(callbacks or [])],
     )

@@ -8,7 +8,8 @@ watches until every session shows its result. Reports the server's peak resident
 processes together (the served app trains in child processes, mml7.worker: their resident
 memory summed, sampled every 0.1 s) and the largest training process; the seconds until
 all finished, and whether sessions were seen waiting. Target: the peak of the server and
-its training processes together <= 1.5 GB, and every session finished.
+its training processes together <= 1.5 GB, and every session finished. Beside it, the
+peak of the same processes' PSS summed: pages they share (the libraries both map) once.
 
 Usage: python bench/training_queue.py [--runs 3] [--slots 1,2] [--kind segmentation] [--timeout 900] [--json]
 """
@@ -55,6 +56,7 @@ def measure(slots: int, kind: str, timeout: float) -> dict:
         browser.close()
     return {
         "peak": max(tree.peak, server),
+        "pss": tree.pss_peak,
         "server": server,
         "child": tree.child_peak,
         "before": before,
@@ -88,7 +90,8 @@ def main() -> None:
             rows.append(row)
             print(
                 f"slots {slots}, run {run + 1}: peak RSS of the server and its training "
-                f"processes {row['peak'] / 1e9:.2f} GB (the server alone "
+                f"processes {row['peak'] / 1e9:.2f} GB (PSS, shared pages once: "
+                f"{row['pss'] / 1e9:.2f}; the server alone "
                 f"{row['server'] / 1e9:.2f}, {row['before'] / 1e9:.2f} before the trainings; "
                 f"largest training process {row['child'] / 1e9:.2f}), all finished after "
                 f"{row['seconds']:.1f} s, {row['finished']} of {SESSIONS} finished, "

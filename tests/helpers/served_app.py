@@ -150,6 +150,21 @@ def _status_bytes_or_zero(pid: int, field: str) -> int:
         return 0
 
 
+def pss_bytes(pid: int) -> int:
+    """Proportional set size (Linux: ``Pss`` in /proc/PID/smaps_rollup): resident memory
+    with every page shared by n processes counted 1/n in each, so summed over processes
+    each physical page counts once (RSS counts a shared library's pages in every process
+    that maps it); 0 for a process that has just exited."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 def descendants(pid: int) -> list[int]:
     """Every living process under ``pid`` (children, their children...), from /proc."""
     parents = {}
@@ -173,18 +188,20 @@ def descendants(pid: int) -> list[int]:
 class TreePeak:
     """Samples the resident memory of a process and all its descendants together (the
     server and its training processes) every ``interval`` seconds in a thread, while in
-    a ``with`` block; ``peak`` is the largest sum seen, ``child_peak`` the largest VmHWM
-    of a descendant seen."""
+    a ``with`` block; ``peak`` is the largest sum of RSS seen, ``pss_peak`` the largest
+    sum of PSS (``pss_bytes``: pages the processes share counted once), ``child_peak``
+    the largest VmHWM of a descendant seen."""
 
     def __init__(self, pid: int, interval: float = 0.1):
         self.pid, self.interval = pid, interval
-        self.peak = self.child_peak = 0
+        self.peak = self.pss_peak = self.child_peak = 0
         self._stop = threading.Event()
 
     def sample(self) -> None:
         children = descendants(self.pid)
         total = sum(_status_bytes_or_zero(pid, "VmRSS") for pid in [self.pid, *children])
         self.peak = max(self.peak, total)
+        self.pss_peak = max(self.pss_peak, sum(pss_bytes(pid) for pid in [self.pid, *children]))
         for child in children:
             self.child_peak = max(self.child_peak, _status_bytes_or_zero(child, "VmHWM"))
 

@@ -34,3 +34,13 @@ def refuse(message: str):
 def die(code: int):
     """Stop the process at once, as the kernel's out-of-memory killer would."""
     os._exit(code)
+
+
+def imported(names: tuple[str, ...], then_import: str):
+    """({name: imported?} in this process as the job starts, whether Keras is, and the
+    version of ``then_import`` once the job has imported it)."""
+    import importlib
+    import sys
+
+    found = {name: name in sys.modules for name in names}
+    return found, "keras" in sys.modules, importlib.import_module(then_import).__version__

@@ -66,6 +66,25 @@ def test_a_callback_that_raises_stops_the_child(monkeypatch):
     assert processes[0].returncode == -9  # killed, not left training
 
 
+def test_the_child_imports_keras_without_its_optional_extras_which_jobs_can_still_import():
+    """TensorFlow's Keras imports pandas, scikit-learn and JAX when they are installed
+    (0.23 GB); the child hides them while Keras imports, and a job that needs one (the
+    advisor's cross-validation: scikit-learn) still imports it."""
+    names = worker.HIDDEN_AT_KERAS_IMPORT
+    found, keras_imported, version = worker._run_in_child(
+        worker_jobs.imported, (names, "sklearn"), {}, {}
+    )
+    assert keras_imported and found == dict.fromkeys(names, False)
+    import sklearn
+
+    assert version == sklearn.__version__
+    modules = {"pandas": object()}  # already imported: left as it is
+    import keras  # noqa: F401  (imported: import_keras_without adds nothing more)
+
+    assert worker.import_keras_without(("pandas", "no_such_module"), modules) == ["no_such_module"]
+    assert list(modules) == ["pandas"]  # the hidden name is importable again
+
+
 def test_the_training_backend_is_never_the_inference_only_one():
     assert worker.training_backend({}) == "tensorflow"
     assert worker.training_backend({worker.BACKEND_VARIABLE: " JAX "}) == "jax"

@@ -64,6 +64,7 @@ from mml7.autoencoders.weights import (
     pretrained_faces,
     shipped_scores,
     shipped_summary,
+    shipped_test_mse,
     train_shipped,
     weights_path,
 )
@@ -111,6 +112,7 @@ __all__ = [
     "project_codes",
     "psnr",
     "shipped_scores",
+    "shipped_test_mse",
     "shipped_summary",
     "side_by_side",
     "train_autoencoder",

@@ -90,10 +90,29 @@ class PCACodes:
         return self.decode(self.encode(images))
 
 
-def mse(images: np.ndarray, reconstructions: np.ndarray) -> float:
-    """Mean squared error over all pixels of all images."""
-    difference = np.asarray(images, np.float64) - np.asarray(reconstructions, np.float64)
-    return float(np.mean(difference**2))
+def mse(images: np.ndarray, reconstructions: np.ndarray, chunk: int = 1024) -> float:
+    """Mean squared error over all pixels of all images, in float64, ``chunk`` images at
+    a time (whole, the float64 copies of 10,000 Fashion-MNIST images took 0.19 GB)."""
+    images, reconstructions = np.broadcast_arrays(images, reconstructions)
+    if images.ndim == 0:
+        return float((np.float64(images) - np.float64(reconstructions)) ** 2)
+    total = 0.0
+    for start in range(0, len(images), chunk):
+        a = images[start : start + chunk].astype(np.float64)
+        a -= reconstructions[start : start + chunk]
+        total += float(np.vdot(a, a))
+    return total / images.size if images.size else float("nan")
+
+
+def mse_of(reconstruct, images: np.ndarray, chunk: int = 1024) -> float:
+    """``mse(images, reconstruct(images))``, calling ``reconstruct`` on ``chunk`` images at
+    a time, so no reconstruction of the whole set is held."""
+    images = np.asarray(images)
+    total = sum(
+        mse(batch, reconstruct(batch), chunk) * batch.size
+        for batch in (images[s : s + chunk] for s in range(0, len(images), chunk))
+    )
+    return total / images.size if images.size else float("nan")
 
 
 def psnr(images: np.ndarray, estimates: np.ndarray, data_range: float = 1.0) -> np.ndarray:

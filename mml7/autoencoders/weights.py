@@ -122,6 +122,19 @@ def shipped_scores(kind: str, summary: dict) -> dict[str, list]:
     }
 
 
+def shipped_test_mse(
+    kind: str, code_size: int, summary: dict, noise_stddev: float = 0.2
+) -> float | None:
+    """The shipped model's test MSE on all 10,000 Fashion-MNIST test images, from its
+    training record (``shipped_summary``); None without such a record or when the record
+    came from a ``--quick`` run (scored on 1,000)."""
+    name = weights_path(kind, code_size, noise_stddev).name
+    record = summary.get("models", {}).get(name, {})
+    if summary.get("quick", True) or "test_mse" not in record:
+        return None
+    return float(record["test_mse"])
+
+
 def code_size_inversions(table: dict[str, list], kind: str) -> list[tuple[int, int]]:
     """Pairs (smaller code, larger code) of a ``shipped_scores`` table where the larger
     code reconstructs WORSE (higher test MSE): a sign of under-training, since a larger

@@ -71,6 +71,24 @@ def test_pca_matches_scikit_learn():
     np.testing.assert_allclose(ours.reconstruct(images, 4), expected, atol=1e-5)
 
 
+def test_mse_in_chunks_hand_computed():
+    from mml7.autoencoders.pca import mse_of
+
+    images = np.zeros((5, 2, 1, 1), np.float32)
+    images[4] = 1.0  # one image of five is all ones: 2 of 10 pixels differ from 0 by 1
+    assert ae.mse(images, np.zeros_like(images), chunk=2) == pytest.approx(0.2)
+    assert ae.mse(images, np.float32(0.5), chunk=3) == pytest.approx(0.25)  # broadcast
+    assert ae.mse(np.float32(3.0), np.float32(1.0)) == 4.0
+    seen = []
+
+    def halve(batch):
+        seen.append(len(batch))
+        return batch / 2
+
+    assert mse_of(halve, images, chunk=2) == pytest.approx(0.2 * 0.25)
+    assert seen == [2, 2, 1]
+
+
 def test_psnr_hand_computed():
     clean = np.zeros((2, 2, 2, 1))
     estimate = clean.copy()
@@ -275,17 +293,36 @@ def test_train_new_starts_a_linear_model_at_the_mean(tiny_images):
     assert seen == pytest.approx([0.5, 1.0])
 
 
-def test_train_on_fashion_mnist_trains_on_the_first_training_images():
+def test_train_on_fashion_mnist_trains_on_the_first_images_and_scores_on_all_test_images(
+    fashion_available,
+):
     import keras
 
     seen = []
     keras.utils.set_random_seed(0)
-    model = ae.train_on_fashion_mnist("linear", 2, 64, 1, on_epoch_end=lambda e, h: seen.append(e))
+    model, test_mse = ae.train_on_fashion_mnist(
+        "linear", 2, 64, 1, on_epoch_end=lambda e, h: seen.append(e)
+    )
     first = data.fashion_mnist("train", 64).images
     keras.utils.set_random_seed(0)
     same = ae.train_new("linear", 2, first, 1)  # the same seed and images: the same model
     assert seen == [0]
     np.testing.assert_allclose(model.reconstruct(first), same.reconstruct(first), atol=1e-5)
+    test = data.fashion_mnist("test").images
+    assert len(test) == 10_000
+    assert test_mse == pytest.approx(ae.mse(test, same.reconstruct(test)), rel=1e-4)
+
+
+def test_shipped_test_mse_is_the_records_on_the_whole_test_set(fashion_available):
+    summary = ae.shipped_summary()
+    model = ae.pretrained("linear", 2)
+    test = data.fashion_mnist("test").images
+    recorded = ae.shipped_test_mse("linear", 2, summary)
+    assert recorded == pytest.approx(ae.mse(test, model.reconstruct(test)), rel=1e-4)
+    denoiser = summary["models"][ae.weights_path("denoising", 64, 0.5).name]["test_mse"]
+    assert ae.shipped_test_mse("denoising", 64, summary, 0.5) == denoiser
+    assert ae.shipped_test_mse("conv", 3, summary) is None  # no such model
+    assert ae.shipped_test_mse("linear", 2, summary | {"quick": True}) is None  # 1,000 images
 
 
 def test_lfw_faces_28():

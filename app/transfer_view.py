@@ -83,17 +83,13 @@ def depth_table(scores: list) -> None:
 
 
 def run(
-    dataset,
-    config: transfer.ExperimentConfig,
-    features: dict,
-    advice,
-    run_key,
-    head_curve: bool = False,
+    dataset, config: transfer.ExperimentConfig, advice, run_key, head_curve: bool = False
 ) -> None:
     """Train the four strategies and the learning curve with a bar and live curves; keep
     only this run in the session (it replaces the previous one). ``head_curve``: also the
     head's learning curve (judges a measured "collect more data" when the textbook's
-    advice is another)."""
+    advice is another). The job extracts the frozen features itself (in the training
+    process, under its backend): the server never runs the backbone for it."""
     st.session_state.pop(RUN_KEY, None)
     running = st.empty()  # the bar and the live curves, cleared when the run is done
     with running.container():
@@ -112,7 +108,7 @@ def run(
             transfer.run_with_learning_curves,
             dataset,
             config,
-            features,
+            None,  # the features: extracted in the job
             advice.strategy,
             head_curve,
             callbacks={"progress": report, "on_epoch": on_epoch},

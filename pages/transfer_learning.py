@@ -175,9 +175,8 @@ with measured:
 run_key = (name, upload and upload.digest, big_threshold, config)
 if st.button("Run the four strategies", type="primary", key="run"):
     with jobs.training_slot("the four strategies"):
-        features = cached.experiment_features(*source, config)
         collect = recommendation is not None and recommendation.strategy == "collect_more_data"
-        view.run(dataset, config, features, advice, run_key, head_curve=collect)
+        view.run(dataset, config, advice, run_key, head_curve=collect)
 if (stored := view.stored_run(run_key)) is None:
     st.info(
         "Press the button to train (a) a new head on frozen features, (b) fine-tuning of "

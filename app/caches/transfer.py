@@ -95,13 +95,15 @@ def signals(name: str, upload: Upload | None, config, fine_tune: bool):
 
     if upload is None and not fine_tune and (found := measured.precomputed(name, config)):
         return found
-    features = experiment_features(name, upload, config)
-    arguments = (dataset(name, upload), config, features, fine_tune)
+    found = dataset(name, upload)
     if not fine_tune:  # nothing trains: it runs here, whatever the server's backend
+        features = experiment_features(name, upload, config)
         with progress_bar("Measuring the cheap signals:") as progress:
-            return measured.measure_signals(*arguments, progress)
+            return measured.measure_signals(found, config, features, False, progress)
     with (
         jobs.training_slot("the fine-tune probe"),
         progress_bar("Measuring the cheap signals:") as bar,
-    ):
-        return worker.run(measured.measure_signals, *arguments, callbacks={"progress": bar})
+    ):  # the job extracts the features itself: the server never runs the backbone for it
+        return worker.run(
+            measured.measure_signals, found, config, None, True, callbacks={"progress": bar}
+        )

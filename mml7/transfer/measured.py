@@ -280,25 +280,31 @@ def pixel_vectors(images: np.ndarray, side: int = 16) -> np.ndarray:
     return resize_batch(grey, (side, side)).reshape(len(grey), -1)
 
 
-def measure_signals(dataset, config, features: dict, fine_tune: bool = False, progress=None):
+def measure_signals(dataset, config, features: dict | None, fine_tune: bool = False, progress=None):
     """The ``Signals`` of ``dataset`` on the experiments' split (``training_split``).
 
     Args:
         config: the ``ExperimentConfig`` of the experiments (split, seed, cut).
         features: cut -> frozen features of every image (``dataset_features``);
             ``config.cut`` must be among them, and ``config.ensemble_cut`` is probed too
-            when given (other cuts are not: they predict nothing).
+            when given (other cuts are not: they predict nothing). None: extracted here
+            at both cuts (what a training process does: the server then never runs the
+            backbone for a training job).
         fine_tune: also run the one-epoch fine-tune probe (the costly signal).
 
     The pixel probe and the fine-tune probe train on at most ``SIGNAL_IMAGES`` of the
     training images (stratified): what they predict is a trend, and on 7,500 images they
     would cost a third of running every strategy.
     """
-    from mml7.progress import report
+    from mml7.progress import report, scaled
     from mml7.transfer.datasets import sample_indices
     from mml7.transfer.experiments import training_split
-    from mml7.transfer.transferability import probe_model
+    from mml7.transfer.transferability import dataset_features, probe_model
 
+    if features is None:
+        cuts = tuple(dict.fromkeys((config.cut, config.ensemble_cut)))
+        features = dataset_features(dataset, config, cuts, scaled(progress, 0.0, 0.3))
+        progress = scaled(progress, 0.3, 1.0)
     if config.cut not in features:
         raise InputError(f"no features at the cut {config.cut!r}")
     train, validation = training_split(dataset, config)

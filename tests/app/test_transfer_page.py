@@ -112,32 +112,39 @@ def test_one_class_upload_and_broken_zip_are_explained():
 
 def test_only_the_fine_tune_probe_goes_to_a_training_process(monkeypatch):
     """Under the served app's NumPy backend (nothing trains in the server), the cheap
-    signals run in the server; the fine-tune probe, which trains, goes to mml7.worker's
-    child (here a stand-in that records it and runs it in place)."""
+    signals run in the server on its cached features; the fine-tune probe, which trains,
+    goes to mml7.worker's child (here a stand-in that records it and runs it in place)
+    without features: the job extracts them, so the server never runs the backbone."""
     import dataclasses
 
     from app.caches import transfer as cached
     from mml7 import worker
     from mml7.transfer import measured
 
-    measured_with, children = [], []
+    measured_with, children, extracted = [], [], []
 
     def measure_signals(dataset, config, features, fine_tune, progress=None):
-        measured_with.append((fine_tune, callable(progress)))
+        measured_with.append((features, fine_tune, callable(progress)))
         return "signals"
 
     def in_a_child(function, args, kwargs, callbacks):
         children.append(function)
         return function(*args, **kwargs, **callbacks)
 
+    def experiment_features(name, upload, config):
+        extracted.append(name)
+        return {"features": "of the server"}
+
     monkeypatch.setattr(worker, "can_train_here", lambda: False)
     monkeypatch.setattr(worker, "_run_in_child", in_a_child)
     monkeypatch.setattr(measured, "measure_signals", measure_signals)
     monkeypatch.setattr(measured, "precomputed", lambda name, config: None)
-    monkeypatch.setattr(cached, "experiment_features", lambda name, upload, config: {})
+    monkeypatch.setattr(cached, "experiment_features", experiment_features)
     # A configuration no other test caches: each call below is measured, not replayed.
     config = dataclasses.replace(transfer.ExperimentConfig(), seed=987)
     assert cached.signals("Digits (8x8)", None, config, False) == "signals"
-    assert children == [] and measured_with == [(False, True)]
+    assert children == [] and extracted == ["Digits (8x8)"]
+    assert measured_with == [({"features": "of the server"}, False, True)]
     assert cached.signals("Digits (8x8)", None, config, True) == "signals"
-    assert children == [measure_signals] and measured_with[-1] == (True, True)
+    assert children == [measure_signals] and measured_with[-1] == (None, True, True)
+    assert extracted == ["Digits (8x8)"]  # not again for the job

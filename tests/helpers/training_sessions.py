@@ -1,6 +1,7 @@
 """Several browser sessions press a train button at once: the autoencoder page's linear or
-convolutional retraining, or the segmentation page's, each at its default configuration
-(``mml7.autoencoders.RETRAIN_DEFAULTS``, ``mml7.segmentation.RETRAIN_DEFAULTS``).
+convolutional retraining, the segmentation page's, or the advisor's four strategies, each
+at its default configuration (``mml7.autoencoders.RETRAIN_DEFAULTS``,
+``mml7.segmentation.RETRAIN_DEFAULTS``, the advisor's first data set and settings).
 
 Shared by tests/browser/test_training_queue.py and bench/training_queue.py.
 """
@@ -20,8 +21,8 @@ class Job:
     """Where a train button is and what its page shows once the training is done."""
 
     page: str  # the page's address
-    tab: str
-    expander: str  # the start of the expander's label
+    tab: str | None  # None: the button is not in a tab
+    expander: str | None  # the start of the expander's label; None: not in one
     key: str  # the train button's widget key
     done: str  # text shown once the result is in
 
@@ -44,6 +45,7 @@ JOBS = {
     "segmentation": Job(
         "segmentation", "Train and compare", "Retrain here", "seg_train", "nearest model"
     ),
+    "advisor": Job("transfer_learning", None, None, "run", "3. Verdict"),
 }
 
 
@@ -54,8 +56,10 @@ def open_sessions(browser, base: str, count: int, kind: str = "linear") -> list:
     tabs = []
     for _ in range(count):
         tab = visit(browser, f"{base}/{job.page}")  # a browser context of its own
-        open_tab(tab, job.tab)
-        tab.get_by_text(job.expander).click()
+        if job.tab is not None:
+            open_tab(tab, job.tab)
+        if job.expander is not None:
+            tab.get_by_text(job.expander).click()
         tab.locator(f".st-key-{job.key} button").wait_for(timeout=60_000)
         tabs.append(tab)
     return tabs

@@ -158,6 +158,29 @@ def test_signals_are_measured_on_the_experiments_split():
     backbones.available_backbones()[backbones.DEFAULT_BACKBONE] is not None,
     reason="MobileNet weights not here",
 )
+def test_signals_without_features_extract_them_as_the_page_does():
+    """A training process gets no features (the server never runs the backbone for a
+    job): measure_signals extracts them at both cuts, as dataset_features does."""
+    from mml7.transfer.transferability import dataset_features
+
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(2), 20)
+    images = rng.uniform(0, 0.3, (40, 16, 16, 3)).astype(np.float32)
+    images[labels == 1, :8] += 0.6
+    dataset = data.ImageDataset(images, labels, ["a", "b"], "t", "")
+    config = transfer.ExperimentConfig(cut="last", ensemble_cut="block 11", image_size=32)
+    seen = []
+    found = measured.measure_signals(dataset, config, None, progress=lambda f, m: seen.append(f))
+    given = dataset_features(dataset, config, ("last", "block 11"))
+    assert found == measured.measure_signals(dataset, config, given)
+    assert list(found.probe) == ["last", "block 11"]
+    assert seen == sorted(seen) and seen[-1] == 1.0  # extraction, then the probes
+
+
+@pytest.mark.skipif(
+    backbones.available_backbones()[backbones.DEFAULT_BACKBONE] is not None,
+    reason="MobileNet weights not here",
+)
 def test_advise_run_json_prints_the_contract_last(tmp_path, capsys):
     from PIL import Image
 

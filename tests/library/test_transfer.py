@@ -542,3 +542,55 @@ def test_middle_cut_note_speaks_only_when_an_earlier_cut_beats_the_last_beyond_n
     assert transfer.middle_cut_note(scores(0.70, 0.80, 0.78), 5000) is not None
     assert transfer.middle_cut_note(scores(0.90, 0.95, 0.97), 500) is None
     assert transfer.middle_cut_note(scores(0.9), 500) is None
+
+
+def test_shuffle_split_draws_the_sets_scikit_learn_draws():
+    """The advisor's splits are its own code (a training process then never imports
+    scikit-learn) but must stay scikit-learn's sets: the precomputed signals and the
+    suite's records were measured on them."""
+    from sklearn.model_selection import train_test_split
+
+    from mml7.transfer.datasets import shuffle_split
+
+    rng = np.random.default_rng(0)
+    checked = 0
+    for _ in range(400):
+        classes = int(rng.integers(2, 12))
+        count = int(rng.integers(2 * classes, 300))
+        names = rng.choice(40, classes, replace=False)  # class ids with gaps
+        labels = rng.permutation(
+            np.concatenate([np.repeat(names, 2), rng.choice(names, count - 2 * classes)])
+        )
+        seed = int(rng.integers(0, 10_000))
+        n_test = int(rng.integers(classes, count - classes + 1))
+        indices = np.arange(count)
+        for stratify in (labels, None):
+            theirs = train_test_split(
+                indices, test_size=n_test, stratify=stratify, random_state=seed
+            )
+            ours = shuffle_split(stratify, count - n_test, n_test, seed, count)
+            for a, b in zip(theirs, ours, strict=True):
+                np.testing.assert_array_equal(np.sort(a), b)
+            checked += 1
+    assert checked == 800
+
+
+def test_split_and_sample_indices_on_a_built_in_set_are_scikit_learns():
+    from sklearn.model_selection import train_test_split
+
+    labels = transfer.load_dataset("Digits (8x8)").labels
+    train, validation = transfer.split(labels, 0.25, 0)
+    theirs = train_test_split(
+        np.arange(len(labels)), test_size=449, stratify=labels, random_state=0
+    )
+    assert len(validation) == 449  # round(0.25 * 1,797)
+    np.testing.assert_array_equal(train, np.sort(theirs[0]))
+    np.testing.assert_array_equal(validation, np.sort(theirs[1]))
+    picked = transfer.sample_indices(labels, 500, seed=3)
+    theirs, _ = train_test_split(
+        np.arange(len(labels)), train_size=500, stratify=labels, random_state=3
+    )
+    np.testing.assert_array_equal(picked, np.sort(theirs))
+    one_each = np.arange(12)  # every class once: too few to stratify, a plain subset
+    theirs, _ = train_test_split(np.arange(12), train_size=5, random_state=1)
+    np.testing.assert_array_equal(transfer.sample_indices(one_each, 5, 1), np.sort(theirs))

@@ -48,7 +48,9 @@ def features(
 def experiment_features(name: str, upload: Upload | None, config) -> dict:
     """Cut -> frozen features of every image, for the cuts ``run_experiments`` needs
     (``config``: an ``ExperimentConfig``), each from the cache above."""
-    cuts = dict.fromkeys((config.cut, config.ensemble_cut))
+    from mml7.transfer.experiments import experiment_cuts
+
+    cuts = experiment_cuts(config)
     return {cut: features(name, upload, config.backbone, config.image_size, cut) for cut in cuts}
 
 

@@ -150,7 +150,7 @@ def reference_scores(
         f"PCA k={code_size}": mse_of(lambda batch: pca.reconstruct(batch, code_size), test),
     }
     if shipped is not None:
-        scores["shipped model"] = mse(test, shipped.reconstruct(test))
+        scores["shipped model"] = mse_of(shipped.reconstruct, test)
     return scores
 
 

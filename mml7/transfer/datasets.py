@@ -80,11 +80,9 @@ def sample_indices(labels: np.ndarray, max_images: int | None, seed: int = 0) ->
     labels = np.asarray(labels)
     if max_images is None or len(labels) <= max_images:
         return np.arange(len(labels))
-    counts = np.bincount(labels)
-    if counts[counts > 0].min() >= 2 and max_images >= len(counts):
-        picked, _ = shuffle_split(labels, max_images, len(labels) - max_images, seed)
-    else:  # too few images of a class to stratify: a plain random subset
-        picked, _ = shuffle_split(None, max_images, len(labels) - max_images, seed, len(labels))
+    counts = np.bincount(labels)  # too few images of a class to stratify: a plain subset
+    stratify = labels if counts[counts > 0].min() >= 2 and max_images >= len(counts) else None
+    picked, _ = shuffle_split(stratify, max_images, len(labels) - max_images, seed, len(labels))
     return picked
 
 
@@ -124,7 +122,7 @@ def shuffle_split(
     if labels is None:
         order = rng.permutation(n)
         return np.sort(order[n_test : n_test + n_train]), np.sort(order[:n_test])
-    classes, y_indices = np.unique(labels, return_inverse=True)
+    _, y_indices = np.unique(labels, return_inverse=True)
     class_counts = np.bincount(y_indices)
     by_class = np.split(np.argsort(y_indices, kind="mergesort"), np.cumsum(class_counts)[:-1])
     train_counts = _approximate_mode(class_counts, n_train, rng)

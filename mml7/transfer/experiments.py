@@ -86,6 +86,12 @@ class ExperimentResult:
     models: dict = dataclasses.field(default_factory=dict)
 
 
+def experiment_cuts(config: ExperimentConfig) -> tuple[str, ...]:
+    """The cuts the experiments need features at: ``config.cut``, then
+    ``config.ensemble_cut`` when it is another."""
+    return tuple(dict.fromkeys((config.cut, config.ensemble_cut)))
+
+
 def training_split(dataset: ImageDataset, config: ExperimentConfig):
     """The (train, validation) indices every experiment uses: ``split``, then the
     training side capped at ``config.max_train_images`` (stratified)."""
@@ -292,7 +298,7 @@ def run_experiments(
         progress: ``progress(fraction, message)``.
         on_epoch: ``on_epoch(row name, history)`` after every epoch (live curves).
     """
-    cuts = tuple(dict.fromkeys((config.cut, config.ensemble_cut)))
+    cuts = experiment_cuts(config)
     for cut in cuts:
         backbones.spec(config.backbone).layer_name(cut)
     train, validation = training_split(dataset, config)

@@ -298,11 +298,11 @@ def measure_signals(dataset, config, features: dict | None, fine_tune: bool = Fa
     """
     from mml7.progress import report, scaled
     from mml7.transfer.datasets import sample_indices
-    from mml7.transfer.experiments import training_split
+    from mml7.transfer.experiments import experiment_cuts, training_split
     from mml7.transfer.transferability import dataset_features, probe_model
 
     if features is None:
-        cuts = tuple(dict.fromkeys((config.cut, config.ensemble_cut)))
+        cuts = experiment_cuts(config)
         features = dataset_features(dataset, config, cuts, scaled(progress, 0.0, 0.3))
         progress = scaled(progress, 0.3, 1.0)
     if config.cut not in features:
@@ -504,7 +504,7 @@ def precompute(names, path: Path | None = None, progress=None, sizes=PAGE_IMAGE_
 def _precompute_size(record: dict, name: str, dataset, image_size: int, progress) -> None:
     """Add the per-depth scores and the signals of one data set at one input size."""
     from mml7.progress import scaled
-    from mml7.transfer.experiments import ExperimentConfig
+    from mml7.transfer.experiments import ExperimentConfig, experiment_cuts
     from mml7.transfer.transferability import (
         dataset_features,
         depth_scores,
@@ -520,7 +520,7 @@ def _precompute_size(record: dict, name: str, dataset, image_size: int, progress
     record["depth_scores"][key] = [dataclasses.asdict(score) for score in scores]
     cut = recommended_cut(scores)
     config = dataclasses.replace(config, cut=cut, ensemble_cut=ensemble_cut(scores, cut))
-    wanted = tuple(dict.fromkeys((cut, config.ensemble_cut)))
+    wanted = experiment_cuts(config)
     features = dataset_features(dataset, config, wanted, scaled(progress, 0.2, 0.5))
     signals = measure_signals(dataset, config, features, False, scaled(progress, 0.5, 1.0))
     record["signals"][signals_key(name, config)] = dataclasses.asdict(signals)

@@ -5,7 +5,9 @@ reports its figures as lines `RESULT {"figure": ..., "value": ..., "unit": ...,
 "target": ..., "ok": ...}`; everything else it prints is kept in bench/out/NAME.log.
 
 Usage: python bench/run_all.py [NAME ...]   (default: every bench; with names, only those
-are re-run and the other benches' rows of the previous RESULTS.md are kept)
+are re-run and the other benches' rows of the previous RESULTS.md are kept). The sections
+written by hand below the generated table (from its first ``## `` heading on) are always
+kept as they are.
 """
 
 from __future__ import annotations
@@ -61,6 +63,25 @@ def run(script: Path) -> tuple[list[dict], float, int]:
     return results, seconds, completed.returncode
 
 
+def previous_results(text: str, ran: set[str] | None) -> tuple[list[str], str]:
+    """What of the previous RESULTS.md ``text`` a run keeps: the generated table's rows of
+    benches not in ``ran`` (none when ``ran`` is None: every bench ran), and the sections
+    written by hand below that table (from its first ``## `` heading on), whole. Rows
+    inside those sections are theirs, never moved into the generated table."""
+    head, marker, tail = text.partition("\n## ")
+    sections = marker.lstrip("\n") + tail if marker else ""
+    if ran is None:
+        return [], sections
+    rows = [
+        line
+        for line in head.splitlines()
+        if line.startswith("| ")
+        and not line.startswith(("| bench |", "| --- |"))
+        and line.split("|")[1].strip() not in ran
+    ]
+    return rows, sections
+
+
 def main() -> int:
     names = sys.argv[1:]
     scripts = sorted(
@@ -72,24 +93,24 @@ def main() -> int:
         "# Bench results",
         "",
         f"Machine: {machine()}. Written by `python bench/run_all.py` on "
-        f"{datetime.date.today().isoformat()}; each bench's full output is in bench/out/.",
+        f"{datetime.date.today().isoformat()}"
+        + (
+            f" (re-run then: {', '.join(p.stem for p in scripts)}; the other rows are from "
+            "earlier runs)"
+            if names
+            else ""
+        )
+        + "; each bench's full output is in bench/out/.",
         "",
         "| bench | figure | value | target | met |",
         "| --- | --- | --- | --- | --- |",
     ]
     failed = 0
-    # Rows of benches not run this time are kept from the previous RESULTS.md.
-    ran = {script.stem for script in scripts}
     previous = HERE / "RESULTS.md"
-    kept = []
-    if names and previous.exists():
-        kept = [
-            line
-            for line in previous.read_text().splitlines()
-            if line.startswith("| ")
-            and not line.startswith(("| bench |", "| --- |"))
-            and line.split("|")[1].strip() not in ran
-        ]
+    kept, sections = previous_results(
+        previous.read_text() if previous.exists() else "",
+        {script.stem for script in scripts} if names else None,
+    )
     lines.extend(kept)
     for script in scripts:
         print(f"running {script.name} ...", flush=True)
@@ -106,6 +127,8 @@ def main() -> int:
                 f"{result.get('target', '')} | {met} |"
             )
         print(f"  {len(results)} figure(s) in {seconds:.0f} s", flush=True)
+    if sections:
+        lines.extend(["", sections.rstrip("\n")])
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {HERE / 'RESULTS.md'}")
     return 1 if failed else 0

@@ -9,7 +9,7 @@ import streamlit as st
 from app import downloads, jobs, widgets
 from app.caches import segmentation as cached
 from app.names import plain_html
-from mml7 import InputError, export, worker
+from mml7 import export, worker
 from mml7 import segmentation as seg
 from mml7.plots import segmentation as figures
 from mml7.scenes import SHAPE_CLASSES
@@ -69,23 +69,6 @@ def model_downloads(models: dict, class_names, dataset: str) -> None:
                 f"segmenter_{mode}_{dataset}",
                 key=f"seg_model_{mode}",
             )
-
-
-def reference_rows(dataset: str, modes, references: dict, test) -> dict[str, dict]:
-    """Rows to read a retrained comparison against, scored on the same test scenes:
-    ``references`` (from ``seg.compare_on``: every pixel labelled with the most common
-    class) and, on the shapes scenes the shipped models know, the shipped model of each
-    retrained mode."""
-    rows = {f"reference: {label}": row for label, row in references.items()}
-    if dataset == "shapes":
-        for mode in modes:
-            try:
-                rows[f"reference: shipped {mode}"] = cached.shipped_scores(
-                    mode, test.images, test.masks, test.num_classes
-                )
-            except InputError:  # no shipped weights: the page says so elsewhere
-                continue
-    return rows
 
 
 def remember_run(config: tuple, run: dict) -> None:

@@ -80,8 +80,8 @@ def retrain():
                     return st.error(str(error))
             st.session_state.pop(parts.RETRAINED, None)  # not kept while the next one trains
             with jobs.training_slot("the comparison"), widgets.progress_bar("Training:") as bar:
-                try:  # the scenes are made in the training process (seg.compare_on)
-                    models, rows, references, test = worker.run(
+                try:  # scenes made and every model run in the training process (seg.compare_on)
+                    found = worker.run(
                         seg.compare_on,
                         dataset,
                         int(count),
@@ -92,14 +92,14 @@ def retrain():
                     )
                 except (worker.WorkerError, DatasetUnavailable, InputError) as error:
                     return st.error(str(error))
-            predictions = {m: seg.predict_classes(models[m], test.images[:4]) for m in modes}
+            references = {f"reference: {label}": row for label, row in found.references.items()}
             parts.remember_run(
                 config,
                 dict(
-                    models=models,
-                    rows=rows | parts.reference_rows(dataset, modes, references, test),
-                    predictions=predictions,
-                    shown=(test.images[:4], test.masks[:4], list(test.class_names)),
+                    models=found.models,
+                    rows=found.rows | references,
+                    predictions=found.predictions,
+                    shown=(found.shown.images, found.shown.masks, list(found.shown.class_names)),
                 ),
             )
         run = parts.latest_run(config)

@@ -16,22 +16,6 @@ def segmenter(mode: str, scenes: str = "shapes"):
     return segmentation.pretrained(mode, scenes=scenes)
 
 
-# Rows per call when the server scores a shipped model: under Keras's NumPy backend a
-# batch of 64 scenes took the server from 0.34 to 0.69 GB, a batch of 4 to 0.43 GB
-# (0.5 s for 64 scenes either way); bench/RESULTS.md.
-REFERENCE_BATCH = 4
-
-
-@st.cache_data(max_entries=8, show_spinner="Scoring the shipped model on the same scenes...")
-def shipped_scores(mode: str, images, masks, num_classes: int) -> dict:
-    """``seg.evaluate`` of the shipped ``mode`` model on these scenes; every session's
-    retrain of the shapes scenes is tested on the same ones, so this runs once."""
-    from mml7 import segmentation
-
-    predicted = segmentation.predict_classes(segmenter(mode), images, REFERENCE_BATCH)
-    return segmentation.evaluate(masks, predicted, num_classes)
-
-
 @st.cache_data(max_entries=2, show_spinner=False)
 def summary(scenes: str = "shapes") -> dict:
     """The record ``python -m mml7 train segmentation`` (``segmentation_thin``) wrote:

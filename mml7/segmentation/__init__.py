@@ -6,8 +6,8 @@ One idea per submodule, every public name re-exported here:
 - ``models``: ``build_segmenter``, ``activation_bytes``, ``predict_classes``;
 - ``metrics``: ``confusion``, ``pixel_accuracy``, ``iou_per_class``, ``mean_iou``,
   ``boundaries``, ``boundary_f1``, ``evaluate``;
-- ``training``: ``train_segmenter``, ``compare_modes``, ``compare_on``, ``model_row``,
-  ``make_dataset``, ``train_test_sets``;
+- ``training``: ``train_segmenter``, ``compare_modes``, ``compare_on`` (a ``Comparison``),
+  ``model_row``, ``make_dataset``, ``train_test_sets``;
 - ``weights``: the shipped models per scene kind of ``SCENES`` (``pretrained``,
   ``train_shipped``, ``shipped_test_set``, ``weights_path``, ``shipped_summary``);
 - ``uploads``: ``read_segmentation_upload``, ``split``, ``prepare_image``;
@@ -39,6 +39,7 @@ from mml7.segmentation.models import (
 from mml7.segmentation.timing import measure_modes
 from mml7.segmentation.training import (
     RETRAIN_DEFAULTS,
+    Comparison,
     compare_modes,
     compare_on,
     inference_ms_per_image,
@@ -71,6 +72,7 @@ from mml7.segmentation.weights import (
 
 __all__ = [
     "BOTTLENECK_CONVS",
+    "Comparison",
     "MAX_UPLOAD_CLASSES",
     "RETRAIN_DEFAULTS",
     "SCENES",

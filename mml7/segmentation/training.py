@@ -8,6 +8,8 @@ test scores of ``mml7.segmentation.metrics.evaluate``.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -30,6 +32,9 @@ from mml7.segmentation.uploads import read_segmentation_upload, split
 # The retrain button's defaults: enough for mean IoU >= 0.5 on the shapes scenes in about
 # a minute on 2 CPU cores for the two default modes (bench/retrain_defaults.py).
 RETRAIN_DEFAULTS = {"scenes": 1000, "epochs": 8, "modes": ("nearest", "max")}
+
+# Held-out scenes a page shows with each model's predicted classes.
+SHOWN_SCENES = 4
 
 # Generated data sets by name: "shapes" (the default data) or "fashion" (composites).
 DATASETS = {"shapes": data.make_shapes_segmentation, "fashion": data.make_fashion_composites}
@@ -185,6 +190,16 @@ def compare_modes(
     return models, rows
 
 
+class Comparison(NamedTuple):
+    """What the retrain button's job (``compare_on``) returns to the page."""
+
+    models: dict  # mode -> the trained keras.Model
+    rows: dict  # mode -> its ``model_row`` on the test scenes
+    references: dict  # label -> ``evaluate`` row on the same test scenes
+    shown: data.SegmentationDataset  # the first test scenes, for the page's figure
+    predictions: dict  # mode -> its class masks of ``shown``
+
+
 def compare_on(
     dataset: str,
     count: int,
@@ -192,21 +207,38 @@ def compare_on(
     epochs: int = 3,
     upload: tuple[str, bytes] | None = None,
     progress: Progress | None = None,
-) -> tuple[dict, dict, dict, data.SegmentationDataset]:
+    shown: int = SHOWN_SCENES,
+) -> Comparison:
     """``train_test_sets`` then ``compare_modes``: the job a retrain button sends to a
-    training process (``mml7.worker.run``), so the training scenes are made there and
-    never held by the caller while it waits its turn (1,000 scenes of 64 px are 65 MB).
+    training process (``mml7.worker.run``). The training scenes are made there and never
+    held by the caller while it waits its turn (1,000 scenes of 64 px are 65 MB), and
+    every model (the trained ones and the shipped references) runs there: the caller,
+    a server on Keras's NumPy backend, runs none.
 
     Returns:
-        (models, rows, references, test): ``compare_modes``' two; ``{"all '<class>'":
-        row}``, the scores of labelling every test pixel with the training pixels' most
-        common class (``majority_row``); the test scenes every row was measured on.
+        ``Comparison``: ``compare_modes``' models and rows; the references, the scores of
+        labelling every test pixel with the training pixels' most common class
+        (``"all '<class>'"``, ``majority_row``) and, on the "shapes" scenes the shipped
+        models were trained on, each shipped model of ``modes`` whose weights are here
+        (``"shipped <mode>"``); the first ``shown`` test scenes and each trained model's
+        class masks of them.
     """
+    # weights imports this module: the shipped models are reached at call time.
+    from mml7.segmentation.weights import pretrained
+
     train, test = train_test_sets(dataset, count, upload)
     majority = train.class_names[most_common_class(train)]
     references = {f"all '{majority}'": majority_row(train, test)}
     models, rows = compare_modes(train, test, modes, epochs, progress=progress)
-    return models, rows, references, test
+    for mode in models if dataset == "shapes" else ():
+        try:
+            predicted = predict_classes(pretrained(mode), test.images)
+        except InputError:  # no shipped weights: the page says so elsewhere
+            continue
+        references[f"shipped {mode}"] = evaluate(test.masks, predicted, test.num_classes)
+    first = replace(test, images=test.images[:shown], masks=test.masks[:shown])
+    predictions = {mode: predict_classes(model, first.images) for mode, model in models.items()}
+    return Comparison(models, rows, references, first, predictions)
 
 
 def most_common_class(scenes: data.SegmentationDataset) -> int:

@@ -31,7 +31,12 @@ from mml7.segmentation.models import (
     check_mode,
     predict_classes,
 )
-from mml7.segmentation.training import keep_best_on_validation, model_row, train_segmenter
+from mml7.segmentation.training import (
+    SHOWN_SCENES,
+    keep_best_on_validation,
+    model_row,
+    train_segmenter,
+)
 
 FAMILY = "segmentation"
 TRAIN_COMMAND = shipped.train_command(FAMILY)
@@ -196,7 +201,6 @@ def train_shipped(
 
 # The compare tab's prediction grid: every shipped model on the first held-out scenes.
 PREDICTIONS_FILE = "segmentation_predictions.npz"
-SHOWN_SCENES = 4
 
 
 def precompute_predictions(folder=None, count: int = SHOWN_SCENES) -> dict[str, np.ndarray]:

@@ -359,14 +359,27 @@ def test_majority_row_scores_labelling_everything_with_the_commonest_class(scene
 
 
 def test_compare_on_makes_the_scenes_it_trains_on():
-    """The retrain button's job: the same scenes and rows as building them first."""
-    models, rows, references, test = seg.compare_on("shapes", 16, ["nearest"], 1)
-    train, expected_test = seg.train_test_sets("shapes", 16)
-    np.testing.assert_array_equal(test.images, expected_test.images)
-    assert list(models) == list(rows) == ["nearest"] and rows["nearest"]["epochs"] == 1
-    assert references == {"all 'background'": seg.majority_row(train, test)}
+    """The retrain button's job: the same scenes and rows as building them first, and
+    every model the page shows run in the job (the server runs none)."""
+    models, rows, references, shown, predictions = seg.compare_on("shapes", 16, ["max"], 1)
+    train, test = seg.train_test_sets("shapes", 16)
+    assert list(models) == list(rows) == list(predictions) == ["max"]
+    assert rows["max"]["epochs"] == 1
+    np.testing.assert_array_equal(shown.images, test.images[: seg.weights.SHOWN_SCENES])
+    np.testing.assert_array_equal(shown.masks, test.masks[: seg.weights.SHOWN_SCENES])
+    expected = seg.predict_classes(models["max"], shown.images)
+    np.testing.assert_array_equal(predictions["max"], expected)
+    assert list(references) == ["all 'background'", "shipped max"]
+    assert references["all 'background'"] == seg.majority_row(train, test)
+    shipped = seg.predict_classes(seg.pretrained("max"), test.images)
+    assert references["shipped max"] == seg.evaluate(test.masks, shipped, test.num_classes)
     with pytest.raises(InputError, match="Upload a zip"):
         seg.compare_on("upload", 16, ["nearest"], 1)
+
+
+def test_compare_on_has_no_shipped_reference_without_shipped_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("MML7_WEIGHTS", str(tmp_path))  # a checkout before `mml7 train`
+    assert list(seg.compare_on("shapes", 16, ["nearest"], 1).references) == ["all 'background'"]
 
 
 def test_measure_modes_times_every_mode_in_one_run():

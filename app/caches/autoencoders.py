@@ -127,9 +127,25 @@ def latent_scatter_html(kind: str, code_size: int, count: int, method: str, dims
     points = projection(kind, code_size, count, method, dims)
     title = f"{kind} autoencoder, code {code_size}, {method if code_size > dims else 'codes'}"
     figure = figures.latent_scatter(
-        points, test.labels[:count], test.class_names, test.images[:count], title
+        points,
+        test.labels[:count],
+        test.class_names,
+        test.images[:count],
+        title,
+        sprite_url=sprite_url(count),
     )
     return figures.latent_scatter_html(figure, static_files.plotly_js())
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def sprite_url(count: int) -> str | None:
+    """The URL of the sprite sheet of the first ``count`` test images in the app's static
+    files (the same for every model and projection), or None: the figure inlines it."""
+    from mml7.plots import autoencoders as figures
+    from mml7.plots.mosaic import png_bytes
+
+    sheet, _ = figures.sprite_sheet(fashion_mnist("test").images[:count])
+    return static_files.png(f"fashion-test-{count}-sprite", png_bytes(sheet))
 
 
 @st.cache_data(max_entries=2, show_spinner=False)

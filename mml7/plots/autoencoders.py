@@ -87,21 +87,34 @@ def sprite_sheet(images: np.ndarray) -> tuple[np.ndarray, int]:
     third of a second), and the page picks the tile."""
     images = np.asarray(images)
     count, height, width, channels = images.shape
-    columns = max(1, int(np.ceil(np.sqrt(count))))
-    rows = -(-count // columns)
+    columns, rows = sprite_grid(count)
     padded = np.zeros((rows * columns, height, width, channels), images.dtype)
     padded[:count] = images
     grid = padded.reshape(rows, columns, height, width, channels).swapaxes(1, 2)
     return grid.reshape(rows * height, columns * width, channels), columns
 
 
+def sprite_grid(count: int) -> tuple[int, int]:
+    """(columns, rows) of ``sprite_sheet``'s grid for ``count`` images."""
+    columns = max(1, int(np.ceil(np.sqrt(count))))
+    return columns, -(-count // columns)
+
+
 def latent_scatter(
-    points: np.ndarray, labels: np.ndarray, class_names, images: np.ndarray, title: str = ""
+    points: np.ndarray,
+    labels: np.ndarray,
+    class_names,
+    images: np.ndarray,
+    title: str = "",
+    sprite_url: str | None = None,
 ) -> go.Figure:
     """Codes as a WebGL scatter (2-D) or a 3-D scatter, one trace per class.
 
     Each point's ``customdata`` is (its index in ``images``, class name); the layout's
-    ``meta`` holds the images' sprite sheet, which ``latent_scatter_html`` shows on hover.
+    ``meta`` holds the images' sprite sheet, which ``latent_scatter_html`` shows on hover:
+    inline as a PNG data URI (self-contained), or, with ``sprite_url``, the URL where the
+    caller serves ``sprite_sheet(images)`` as a PNG (a served app: the browser fetches it
+    once instead of inside every figure).
     """
     dims = points.shape[1]
     figure = go.Figure()
@@ -135,8 +148,8 @@ def latent_scatter(
                     **common,
                 )
             )
-    sprite, columns = sprite_sheet(images)
-    height, width = np.shape(images)[1:3]
+    count, height, width = np.shape(images)[:3]
+    columns, rows = sprite_grid(count)
     # The hover image sits top right, so the legend goes below the plot.
     figure.update_layout(
         title=title,
@@ -145,9 +158,9 @@ def latent_scatter(
         margin=dict(l=10, r=10, t=40, b=10),
         legend=dict(orientation="h", y=-0.08, itemsizing="constant"),
         meta=dict(
-            sprite=png_data_uri(sprite),
+            sprite=sprite_url or png_data_uri(sprite_sheet(images)[0]),
             columns=columns,
-            rows=sprite.shape[0] // height,
+            rows=rows,
             height=int(height),
             width=int(width),
         ),

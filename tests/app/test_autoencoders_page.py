@@ -246,3 +246,9 @@ def test_latent_scatter_html_has_hover_images(fashion_available):
         np.c_[points, points[:, 0]], test.labels, test.class_names, test.images
     )
     assert {trace.type for trace in three.data} == {"scatter3d"}
+    # A served app gives the sprite sheet's URL: the same grid, no image inside the figure.
+    served = figures.latent_scatter(
+        points, test.labels, test.class_names, test.images, sprite_url="app/static/s.png"
+    )
+    assert served.layout.meta == {**meta, "sprite": "app/static/s.png"}
+    assert "data:image/png" not in figures.latent_scatter_html(served, "app/static/p.js")

@@ -1,4 +1,5 @@
-"""app.static_files: Plotly.js by URL from static/ when Streamlit serves it, else inline."""
+"""app.static_files: Plotly.js and sprite sheets by URL from static/ when Streamlit serves it,
+else inline."""
 
 from __future__ import annotations
 
@@ -39,6 +40,32 @@ def test_plotly_js_is_inlined_when_static_cannot_be_written(fresh, monkeypatch, 
     blocker.write_text("static/ cannot be made under a file, even by root")
     monkeypatch.setattr(static_files, "STATIC_DIR", blocker / "static")
     assert static_files.plotly_js() is True
+
+
+def test_a_png_is_named_by_its_content_and_written_once(fresh, monkeypatch):
+    monkeypatch.setattr(st, "get_option", lambda name: name == "server.enableStaticServing")
+    first = static_files.png("sheet", b"\x89PNG one")
+    assert first.startswith("app/static/sheet-") and first.endswith(".png")
+    name = first.removeprefix("app/static/")
+    assert (fresh / name).read_bytes() == b"\x89PNG one"
+    (fresh / name).write_bytes(b"kept")  # there already: not written again
+    assert static_files.png("sheet", b"\x89PNG one") == first
+    assert (fresh / name).read_bytes() == b"kept"
+    other = static_files.png("sheet", b"\x89PNG two")  # new content, new name
+    assert other != first and (fresh / other.removeprefix("app/static/")).exists()
+    assert not list(fresh.glob("*.part"))
+
+
+def test_a_png_has_no_url_when_static_serving_is_off_or_cannot_be_written(
+    fresh, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(st, "get_option", lambda name: False)
+    assert static_files.png("sheet", b"\x89PNG") is None and not fresh.exists()
+    monkeypatch.setattr(st, "get_option", lambda name: True)
+    blocker = tmp_path / "a file"
+    blocker.write_text("no folder under a file")
+    monkeypatch.setattr(static_files, "STATIC_DIR", blocker / "static")
+    assert static_files.png("sheet", b"\x89PNG") is None
 
 
 def test_the_project_config_turns_static_serving_on():

@@ -127,8 +127,9 @@ def test_page_in_browser(browser, app_url, url_path, script):
 
 
 def test_latent_space_loads_plotly_from_static_files_and_shows_hover_images(browser, app_url):
-    """The latent-space iframe fetches Plotly.js from the app's static files (not 4.8 MB
-    inline in every draw), and hovering a point shows its image's tile and its class."""
+    """The latent-space iframe fetches Plotly.js and the sprite sheet from the app's static
+    files (not inline in every draw), and hovering a point shows its image's tile and its
+    class."""
     page = visit(browser, page_url(app_url, "autoencoders"))
     try:
         open_tab(page, "Latent space")
@@ -147,6 +148,20 @@ def test_latent_space_loads_plotly_from_static_files_and_shows_hover_images(brow
         assert re.fullmatch(r"[\w/ -]+ \(#\d+\)", label), label
         tile = frame.locator("#hover-image").evaluate("e => e.style.backgroundPosition")
         assert tile and tile.endswith("px"), tile
+        # The sprite sheet is a static file too (not inside every draw), and it loads.
+        sheet = frame.locator("#hover-image").evaluate("e => e.style.backgroundImage")
+        assert "/app/static/fashion-test-" in sheet or "app/static/fashion-test-" in sheet, sheet
+        url = re.search(r'url\("?([^")]+)', sheet).group(1)
+        loaded = frame.locator("body").evaluate(
+            """(body, url) => new Promise(done => {
+                const image = new Image();
+                image.onload = () => done(image.naturalWidth);
+                image.onerror = () => done(0);
+                image.src = url;
+            })""",
+            url,
+        )
+        assert loaded > 0, url
         assert exception_texts(page) == []
     finally:
         page.close()

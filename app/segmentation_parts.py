@@ -34,7 +34,8 @@ def legend(where, class_names) -> None:
 def show_results(rows: dict, images, truth, predictions: dict, class_names, key: str) -> None:
     """The comparison table (with its CSV download), the legend and the prediction grid."""
     table = figures.comparison_table(rows)
-    st.dataframe(table, hide_index=True)
+    # A reference row has scores only: its size and time cells read "-", not "None".
+    st.dataframe(table, hide_index=True, placeholder="-")
     downloads.csv_button("Table as CSV", table, f"segmentation_{key}", key=f"seg_csv_{key}")
     st.caption(
         "MiB/image: activations kept for backpropagation (every layer's output: float32 "

@@ -165,6 +165,8 @@ def test_retrain_with_a_tiny_configuration():
     shipped = seg.predict_classes(seg.pretrained("max"), test.images)
     expected = seg.evaluate(test.masks, shipped, 4)["mean_iou"]
     assert table["mean IoU"][2] == pytest.approx(expected, abs=1e-3)
+    assert table["parameters"][1:].isna().all()  # references have scores only,
+    assert at.dataframe[-1].proto.placeholder == "-"  # shown as "-", not "None"
     assert {"seg_csv_retrained", "seg_model_max"} <= download_keys(at)
 
     at.run()  # another rerun (a download click reruns nothing, a widget does): still there

@@ -9,7 +9,7 @@ import streamlit as st
 from app import downloads, jobs, widgets
 from app.caches import segmentation as cached
 from app.names import plain_html
-from mml7 import export, worker
+from mml7 import InputError, data, export, resources, worker
 from mml7 import segmentation as seg
 from mml7.plots import segmentation as figures
 from mml7.scenes import SHAPE_CLASSES
@@ -70,6 +70,19 @@ def model_downloads(models: dict, class_names, dataset: str) -> None:
                 f"segmenter_{mode}_{dataset}",
                 key=f"seg_model_{mode}",
             )
+
+
+def before_the_queue(dataset: str, count: int, source: tuple[str, bytes] | None) -> str | None:
+    """What stops a retrain before it waits its turn, told at once: a bad upload, or
+    Fashion-MNIST for the fashion scenes neither here nor downloadable; else None."""
+    if dataset == "upload":
+        try:
+            seg.train_test_sets(dataset, count, source)
+        except InputError as error:
+            return str(error)
+    if dataset == "fashion" and resources.fashion_mnist_state() == "unavailable":
+        return data.FASHION_MNIST_HOWTO
+    return None
 
 
 def remember_run(config: tuple, run: dict) -> None:

@@ -77,6 +77,13 @@ def weights_state(filename: str) -> str:
     return "will download" if network_available() else "unavailable"
 
 
+def fashion_mnist_state() -> str:
+    """ "found", "will download" or "unavailable" for Fashion-MNIST."""
+    if data.fashion_mnist_location() is not None:
+        return "found"
+    return "will download" if network_available() else "unavailable"
+
+
 def machine_status() -> list[ResourceStatus]:
     """Every data set and ImageNet weights file the app uses, with its state here."""
     rows = []
@@ -88,7 +95,7 @@ def machine_status() -> list[ResourceStatus]:
     elif location == "keras-cache":
         where = data.keras_home() / "datasets" / "fashion-mnist"
         rows.append(ResourceStatus("Fashion-MNIST", "dataset", "found", str(where)))
-    elif network_available():
+    elif fashion_mnist_state() == "will download":
         rows.append(
             ResourceStatus(
                 "Fashion-MNIST",

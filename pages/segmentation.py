@@ -73,11 +73,8 @@ def retrain():
         config = (dataset, tuple(modes), int(epochs), int(count), upload)
         if st.button("Train and compare", key="seg_train") and modes:
             source = None if upload is None else (upload.name, upload.data)
-            if dataset == "upload":  # a bad zip is told at once, not after the queue
-                try:
-                    seg.train_test_sets(dataset, int(count), source)
-                except InputError as error:
-                    return st.error(str(error))
+            if (problem := parts.before_the_queue(dataset, int(count), source)) is not None:
+                return st.error(problem)
             st.session_state.pop(parts.RETRAINED, None)  # not kept while the next one trains
             with jobs.training_slot("the comparison"), widgets.progress_bar("Training:") as bar:
                 try:  # scenes made and every model run in the training process (seg.compare_on)

@@ -8,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.caches import segmentation as cached
+from mml7 import data, unpooling
 from mml7 import segmentation as seg
-from mml7 import unpooling
 from tests.helpers import open_page, png_bytes, zip_bytes
 
 SHIPPED = all(seg.weights_path(mode).exists() for mode in seg.UNPOOLING_MODES)
@@ -180,6 +180,27 @@ def test_retrain_with_a_tiny_configuration():
     at.button(key="seg_train").click().run()
     assert not at.exception
     assert "Upload a zip" in at.error[0].value
+
+
+def test_fashion_scenes_without_fashion_mnist_are_told_before_the_queue(monkeypatch, tmp_path):
+    """Offline, with Fashion-MNIST nowhere here: the retrain says how to get it at once
+    instead of after its turn in the training queue, and trains nothing."""
+    from mml7 import resources, worker
+
+    monkeypatch.setenv("MML7_FASHION_MNIST_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("MML7_OFFLINE", "1")
+    resources.network_available.cache_clear()
+    trained = []
+    monkeypatch.setattr(worker, "run", lambda *args, **kwargs: trained.append(args))
+    try:
+        at = open_tab("Train and compare")
+        at.radio(key="seg_dataset").set_value("fashion").run()
+        at.button(key="seg_train").click().run()
+    finally:
+        resources.network_available.cache_clear()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == [data.FASHION_MNIST_HOWTO] and trained == []
 
 
 def test_missing_weights_say_how_to_train(no_weights):
